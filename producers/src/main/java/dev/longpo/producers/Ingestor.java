@@ -1,0 +1,158 @@
+package dev.longpo.producers;
+
+import dev.longpo.avro.Chunk;
+import dev.longpo.avro.DeadLetter;
+import dev.longpo.avro.Document;
+import dev.longpo.common.DeadLetters;
+import dev.longpo.common.KafkaClients;
+import dev.longpo.common.LongpoConfig;
+import dev.longpo.common.Progress;
+import dev.longpo.events.Topics;
+import dev.longpo.text.Tokenizer;
+import dev.longpo.text.TokenizerFactory;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.UUID;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+
+/**
+ * Publishes a corpus as {@link Document} and {@link Chunk} events (key = doc_id), in Kafka
+ * transactions of {@code ingest.transaction.docs} documents so a document never appears without its
+ * chunks to read_committed consumers. Rejected input goes to {@code dead-letter} with its reason and
+ * ingestion goes on. The doc_id is the configured id field (JSONL) or derived from the content hash,
+ * so re-ingesting the same document overwrites itself on the compacted {@code documents} topic.
+ */
+public final class Ingestor implements AutoCloseable {
+    /** What one ingestion run did. */
+    public record Report(long documents, long chunks, long bytes, List<String> rejected, double docsPerSecond,
+                         double megabytesPerSecond, double seconds) {
+        public boolean anyRejected() {
+            return !rejected.isEmpty();
+        }
+    }
+
+    private final KafkaProducer<String, SpecificRecord> producer;
+    private final CorpusReader reader;
+    private final Chunker chunker;
+    private final Tokenizer tokenizer;
+    private final int docsPerTransaction;
+    private final PrintStream err;
+
+    public Ingestor(KafkaClients clients, PrintStream err) {
+        LongpoConfig c = clients.config();
+        this.tokenizer = TokenizerFactory.forName(c.get("tokenizer"));
+        this.reader = new CorpusReader(new LinkedHashSet<>(Arrays.asList(c.get("ingest.extensions").split(","))),
+                c.get("ingest.jsonl.text.field"), c.get("ingest.jsonl.id.field"), c.get("ingest.jsonl.title.field"),
+                c.getLong("ingest.max.document.bytes"));
+        this.chunker = new Chunker(tokenizer, c.getInt("ingest.max.chunk.tokens"));
+        this.docsPerTransaction = c.getInt("ingest.transaction.docs");
+        this.err = err;
+        this.producer = clients.producer("longpo-ingest", "longpo-ingest-" + UUID.randomUUID());
+        this.producer.initTransactions();
+    }
+
+    /** Ingests every document under {@code paths}. */
+    public Report ingest(List<Path> paths) {
+        List<Path> files = reader.files(paths);
+        Progress progress = new Progress("files", files.size());
+        List<String> rejected = new ArrayList<>();
+        long[] counts = new long[3]; // documents, chunks, bytes
+        int[] inTxn = {0};
+        producer.beginTransaction();
+        try {
+            for (Path f : files) {
+                reader.read(f, doc -> {
+                    if (doc.isRejected()) {
+                        reject(doc, rejected);
+                    } else {
+                        counts[1] += publish(doc);
+                        counts[0]++;
+                        counts[2] += doc.raw().length;
+                    }
+                    if (++inTxn[0] >= docsPerTransaction) {
+                        producer.commitTransaction();
+                        producer.beginTransaction();
+                        inTxn[0] = 0;
+                    }
+                });
+                progress.step(sizeOf(f));
+            }
+            producer.commitTransaction();
+        } catch (KafkaException e) {
+            abortQuietly();
+            throw new IllegalStateException("ingestion stopped, the open transaction was aborted: " + e.getMessage(), e);
+        }
+        progress.finish();
+        double secs = progress.elapsedSeconds();
+        return new Report(counts[0], counts[1], counts[2], rejected, counts[0] / secs, counts[2] / 1e6 / secs, secs);
+    }
+
+    private long publish(SourceDocument src) {
+        String text = src.text();
+        String sha = sha256(text.getBytes(StandardCharsets.UTF_8));
+        String docId = src.id() != null ? src.id() : "d-" + sha.substring(0, 24);
+        List<Chunker.Piece> pieces = chunker.chunk(text);
+        Document doc = Document.newBuilder().setDocId(docId).setSource(src.source()).setTitle(src.title())
+                .setText(text).setSha256(sha).setNumBytes(src.raw().length).setNumTokens(tokenizer.count(text))
+                .setTokenizer(tokenizer.id()).setNumChunks(pieces.size()).setMetadata(src.metadata())
+                .setIngestedAt(Instant.now()).build();
+        producer.send(new ProducerRecord<>(Topics.DOCUMENTS.name(), docId, doc));
+        for (int i = 0; i < pieces.size(); i++) {
+            Chunker.Piece p = pieces.get(i);
+            Chunk chunk = Chunk.newBuilder().setDocId(docId).setChunkIndex(i).setNumChunks(pieces.size())
+                    .setStartByte(p.startByte()).setEndByte(p.endByte()).setNumTokens(p.tokens()).setText(p.text())
+                    .setDocSha256(sha).build();
+            producer.send(new ProducerRecord<>(Topics.CHUNKS.name(), docId, chunk));
+        }
+        return pieces.size();
+    }
+
+    private void reject(SourceDocument doc, List<String> rejected) {
+        String line = "rejected " + doc.source() + ": " + doc.error();
+        err.println(line);
+        rejected.add(line);
+        DeadLetter dl = DeadLetters.of("ingest", doc.error(), null).fromSource(doc.source(), doc.raw()).build();
+        DeadLetters.send(producer, dl);
+    }
+
+    private static long sizeOf(Path f) {
+        try {
+            return java.nio.file.Files.size(f);
+        } catch (java.io.IOException e) {
+            return 0;
+        }
+    }
+
+    static String sha256(byte[] b) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private void abortQuietly() {
+        try {
+            producer.abortTransaction();
+        } catch (KafkaException ignored) {
+            // the producer is fenced or closed; nothing was committed
+        }
+    }
+
+    @Override
+    public void close() {
+        producer.close();
+    }
+}
