@@ -11,12 +11,12 @@ import java.util.Optional;
 import java.util.function.BooleanSupplier;
 
 /**
- * A service started as a separate JVM, detached into its own session (so it outlives the command that
+ * A JVM started by the project (a service or a one-shot tool), detached into its own session (so it outlives the command that
  * started it and ignores the terminal's signals), with output in a log file. Each child carries a
  * {@code -Dlongpo.stack=<dir>} marker so {@link #stop} never signals an unrelated process that reused
  * a recorded PID.
  */
-final class ChildJvm {
+public final class ChildJvm {
     private ChildJvm() {
     }
 
@@ -42,7 +42,7 @@ final class ChildJvm {
     }
 
     /** Runs a JVM to completion (e.g. the storage formatter) and returns its output; fails on a non-zero exit. */
-    static String run(List<String> jvmArgs, List<String> args, Duration timeout) throws IOException, InterruptedException {
+    public static String run(List<String> jvmArgs, List<String> args, Duration timeout) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
         cmd.add(javaBinary());
         cmd.addAll(jvmArgs);

@@ -1,0 +1,83 @@
+package dev.longpo.it;
+
+import dev.longpo.common.KafkaClients;
+import dev.longpo.common.LongpoConfig;
+import dev.longpo.common.TopicAdmin;
+import dev.longpo.deploy.RegistryServer;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.apache.kafka.common.test.KafkaClusterTestKit;
+import org.apache.kafka.common.test.TestKitNodes;
+
+/**
+ * One real Kafka broker (in-process KRaft, {@code KafkaClusterTestKit}) and one real Apicurio Registry
+ * (child JVM) shared by every integration test of this JVM, started on first use and stopped at exit.
+ */
+final class RealStack {
+    private static RealStack instance;
+
+    final KafkaClusterTestKit cluster;
+    final int registryPort;
+    final long registryPid;
+    final Path dir;
+
+    private RealStack() throws Exception {
+        dir = Files.createTempDirectory("longpo-it-");
+        cluster = new KafkaClusterTestKit.Builder(new TestKitNodes.Builder().setCombined(true)
+                .setNumBrokerNodes(1).setNumControllerNodes(1).build())
+                .setConfigProp("group.initial.rebalance.delay.ms", "0")
+                .setConfigProp("transaction.state.log.replication.factor", "1")
+                .setConfigProp("transaction.state.log.min.isr", "1")
+                .setConfigProp("offsets.topic.replication.factor", "1")
+                .setConfigProp("message.max.bytes", String.valueOf(8 * 1024 * 1024 + 65536))
+                .build();
+        cluster.format();
+        cluster.startup();
+        cluster.waitForReadyBrokers();
+        registryPort = freePort();
+        Path home = Path.of(System.getProperty("longpo.registry.home", "target/apicurio"));
+        registryPid = RegistryServer.startAndWait(dir, home, registryPort, "384m", Duration.ofSeconds(120));
+        Runtime.getRuntime().addShutdownHook(new Thread(this::stop));
+        TopicAdmin.ensureAll(new KafkaClients(config()));
+    }
+
+    static synchronized RealStack get() throws Exception {
+        if (instance == null) {
+            instance = new RealStack();
+        }
+        return instance;
+    }
+
+    /** Configuration pointing every client at this stack. */
+    LongpoConfig config() {
+        return LongpoConfig.load(null, Map.of("kafka.bootstrap.servers", cluster.bootstrapServers(),
+                "registry.url", RegistryServer.ccompatUrl(registryPort), "stack.dir", dir.toString()));
+    }
+
+    KafkaClients clients() {
+        return new KafkaClients(config());
+    }
+
+    String registryV2Url() {
+        return "http://127.0.0.1:" + registryPort + "/apis/registry/v2";
+    }
+
+    private void stop() {
+        RegistryServer.stop(registryPid, dir);
+        try {
+            cluster.close();
+        } catch (Exception e) {
+            System.err.println("closing test cluster: " + e);
+        }
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}
