@@ -1,0 +1,54 @@
+package dev.longpo.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+
+/**
+ * Keys (already rotated) and values of every layer for the tokens seen so far, [B, kvHeads, S, headDim].
+ * Owns its arrays in its own manager, so per-step {@link NDScope}s of the caller do not free them.
+ */
+public final class KvCache implements AutoCloseable {
+    private final NDManager manager;
+    private final NDArray[] keys;
+    private final NDArray[] values;
+    private int length;
+
+    public KvCache(NDManager parent, int layers) {
+        this.manager = parent.newSubManager();
+        this.keys = new NDArray[layers];
+        this.values = new NDArray[layers];
+    }
+
+    /** Tokens cached so far. */
+    public int length() {
+        return length;
+    }
+
+    /** Appends this step's keys and values of one layer and returns the whole cached keys and values. */
+    NDArray[] append(int layer, NDArray k, NDArray v) {
+        keys[layer] = grow(keys[layer], k);
+        values[layer] = grow(values[layer], v);
+        return new NDArray[] {keys[layer], values[layer]};
+    }
+
+    /** Called once per forward pass after every layer appended {@code tokens} positions. */
+    void advance(int tokens) {
+        length += tokens;
+    }
+
+    private NDArray grow(NDArray old, NDArray add) {
+        NDArray next = old == null ? add.duplicate() : old.concat(add, 2);
+        next.attach(manager);
+        NDScope.unregister(next);
+        if (old != null) {
+            old.close();
+        }
+        return next;
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

@@ -1,0 +1,308 @@
+package dev.longpo.model;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.Activation;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * A Llama/Mistral-style causal decoder written with DJL NDArray ops: token embedding, RMSNorm,
+ * rotary position embedding (Hugging Face "rotate half" layout) with a base theta that can be
+ * changed on a loaded model, grouped-query attention with a causal mask, SwiGLU MLP and an LM head
+ * (tied or not). Parameters carry Hugging Face names ({@code model.layers.0.self_attn.q_proj.weight}).
+ *
+ * <p>Attention is computed in blocks of {@link #attentionBlock()} queries, each against only the keys
+ * it may see, so the scores of all heads for the whole L x L matrix never exist at once.
+ */
+public final class LlamaModel implements AutoCloseable {
+    private static final float MASKED = -1e30f;
+
+    private final ModelConfig config;
+    private final NDManager manager;
+    private final Map<String, NDArray> params;
+    private final NDArray eps;
+    private final NDArray scale;
+    private double ropeTheta;
+    private int attentionBlock = 512;
+
+    private LlamaModel(ModelConfig config, NDManager manager, Map<String, NDArray> params) {
+        this.config = config;
+        this.manager = manager;
+        this.params = params;
+        this.ropeTheta = config.ropeTheta();
+        this.eps = Tensors.scalar(manager, config.rmsNormEps());
+        this.scale = Tensors.scalar(manager, 1.0 / Math.sqrt(config.headDim()));
+        for (String name : expectedNames(config)) {
+            if (!params.containsKey(name)) {
+                throw new IllegalArgumentException("missing parameter " + name);
+            }
+        }
+    }
+
+    /** A randomly initialised model (normal(0, 0.02) weights, unit norms), deterministic for a seed. */
+    public static LlamaModel random(ModelConfig config, Device device, long seed) {
+        TorchRuntime.start(0);
+        NDManager m = NDManager.newBaseManager(device);
+        Random rnd = new Random(seed);
+        Map<String, NDArray> p = new LinkedHashMap<>();
+        for (Map.Entry<String, Shape> e : shapes(config).entrySet()) {
+            float[] data = new float[(int) e.getValue().size()];
+            if (e.getKey().endsWith("norm.weight")) {
+                Arrays.fill(data, 1f);
+            } else {
+                for (int i = 0; i < data.length; i++) {
+                    data[i] = (float) (rnd.nextGaussian() * 0.02);
+                }
+            }
+            p.put(e.getKey(), Tensors.floats(m, data, e.getValue()));
+        }
+        return new LlamaModel(config, m, p);
+    }
+
+    /** A model from named float32 arrays (e.g. read from safetensors); shapes are checked. */
+    public static LlamaModel fromArrays(ModelConfig config, Device device, Map<String, float[]> arrays) {
+        TorchRuntime.start(0);
+        NDManager m = NDManager.newBaseManager(device);
+        Map<String, NDArray> p = new LinkedHashMap<>();
+        Map<String, Shape> shapes = shapes(config);
+        for (Map.Entry<String, Shape> e : shapes.entrySet()) {
+            float[] data = arrays.get(e.getKey());
+            if (data == null) {
+                m.close();
+                throw new IllegalArgumentException("checkpoint has no tensor " + e.getKey());
+            }
+            if (data.length != e.getValue().size()) {
+                m.close();
+                throw new IllegalArgumentException("tensor " + e.getKey() + " has " + data.length
+                        + " values, the config needs " + e.getValue());
+            }
+            p.put(e.getKey(), Tensors.floats(m, data, e.getValue()));
+        }
+        return new LlamaModel(config, m, p);
+    }
+
+    /** An independent copy of the weights (e.g. the frozen reference pi_S next to the trained policy). */
+    public LlamaModel copy() {
+        NDManager m = NDManager.newBaseManager(manager.getDevice());
+        Map<String, NDArray> p = new LinkedHashMap<>();
+        params.forEach((k, v) -> {
+            NDArray c = v.duplicate();
+            c.attach(m);
+            p.put(k, c);
+        });
+        LlamaModel copy = new LlamaModel(config, m, p);
+        copy.ropeTheta = ropeTheta;
+        copy.attentionBlock = attentionBlock;
+        return copy;
+    }
+
+    /** Parameter names and shapes, in a fixed order. */
+    public static Map<String, Shape> shapes(ModelConfig c) {
+        Map<String, Shape> s = new LinkedHashMap<>();
+        int d = c.hiddenSize();
+        int q = c.numAttentionHeads() * c.headDim();
+        int kv = c.numKeyValueHeads() * c.headDim();
+        s.put("model.embed_tokens.weight", new Shape(c.vocabSize(), d));
+        for (int i = 0; i < c.numHiddenLayers(); i++) {
+            String l = "model.layers." + i + ".";
+            s.put(l + "input_layernorm.weight", new Shape(d));
+            s.put(l + "self_attn.q_proj.weight", new Shape(q, d));
+            s.put(l + "self_attn.k_proj.weight", new Shape(kv, d));
+            s.put(l + "self_attn.v_proj.weight", new Shape(kv, d));
+            s.put(l + "self_attn.o_proj.weight", new Shape(d, q));
+            s.put(l + "post_attention_layernorm.weight", new Shape(d));
+            s.put(l + "mlp.gate_proj.weight", new Shape(c.intermediateSize(), d));
+            s.put(l + "mlp.up_proj.weight", new Shape(c.intermediateSize(), d));
+            s.put(l + "mlp.down_proj.weight", new Shape(d, c.intermediateSize()));
+        }
+        s.put("model.norm.weight", new Shape(d));
+        if (!c.tieWordEmbeddings()) {
+            s.put("lm_head.weight", new Shape(c.vocabSize(), d));
+        }
+        return s;
+    }
+
+    private static Iterable<String> expectedNames(ModelConfig c) {
+        return shapes(c).keySet();
+    }
+
+    public ModelConfig config() {
+        return config.withRopeTheta(ropeTheta);
+    }
+
+    /** Named parameters (live arrays: training updates them in place). */
+    public Map<String, NDArray> parameters() {
+        return Collections.unmodifiableMap(params);
+    }
+
+    public NDManager manager() {
+        return manager;
+    }
+
+    public double ropeTheta() {
+        return ropeTheta;
+    }
+
+    /** Changes the RoPE base for every later forward pass (LongPO runs the policy at an enlarged theta1). */
+    public void setRopeTheta(double theta) {
+        if (!(theta > 0)) {
+            throw new IllegalArgumentException("rope theta must be positive, got " + theta);
+        }
+        this.ropeTheta = theta;
+    }
+
+    public int attentionBlock() {
+        return attentionBlock;
+    }
+
+    /** Queries per attention block; smaller blocks lower peak memory at long lengths. */
+    public void setAttentionBlock(int block) {
+        if (block < 1) {
+            throw new IllegalArgumentException("attention block must be positive");
+        }
+        this.attentionBlock = block;
+    }
+
+    /** Marks every parameter as trainable (gradients are collected for it) or frozen. */
+    public void setTrainable(boolean trainable) {
+        params.values().forEach(p -> p.setRequiresGradient(trainable));
+    }
+
+    /**
+     * Logits for a batch of token rows.
+     *
+     * @param tokens [B, T] token ids (int64)
+     * @param leftPad per row, the number of padding positions at the start of the row (counted over
+     *     the whole sequence including cached tokens); null for none. Padded keys are masked and
+     *     positions start at 0 on the first real token.
+     * @param cache past keys and values, extended by this call; null to attend only within {@code tokens}
+     * @return [B, T, vocab] float32 logits
+     */
+    public NDArray forward(NDArray tokens, int[] leftPad, KvCache cache) {
+        long[] shape = tokens.getShape().getShape();
+        int b = (int) shape[0];
+        int t = (int) shape[1];
+        int past = cache == null ? 0 : cache.length();
+        int s = past + t;
+        int hd = config.headDim();
+        int heads = config.numAttentionHeads();
+        int kvHeads = config.numKeyValueHeads();
+        int[] pad = leftPad == null ? new int[b] : leftPad;
+        NDManager m = tokens.getManager();
+
+        NDArray[] rope = ropeTables(m, b, t, past, pad);
+        NDArray mask = mask(m, b, t, past, pad);
+        NDArray x = tokens.getNDArrayInternal()
+                .embedding(tokens, params.get("model.embed_tokens.weight"), SparseFormat.DENSE).get(0);
+        for (int i = 0; i < config.numHiddenLayers(); i++) {
+            String l = "model.layers." + i + ".";
+            NDArray h = rmsNorm(x, params.get(l + "input_layernorm.weight"));
+            NDArray q = linear(h, l + "self_attn.q_proj.weight").reshape(b, t, heads, hd).transpose(0, 2, 1, 3);
+            NDArray k = linear(h, l + "self_attn.k_proj.weight").reshape(b, t, kvHeads, hd).transpose(0, 2, 1, 3);
+            NDArray v = linear(h, l + "self_attn.v_proj.weight").reshape(b, t, kvHeads, hd).transpose(0, 2, 1, 3);
+            q = Rope.apply(q, rope);
+            k = Rope.apply(k, rope);
+            if (cache != null) {
+                NDArray[] kv = cache.append(i, k, v);
+                k = kv[0];
+                v = kv[1];
+            }
+            if (kvHeads != heads) {
+                int rep = heads / kvHeads;
+                k = k.expandDims(2).broadcast(new Shape(b, kvHeads, rep, s, hd)).reshape(b, heads, s, hd);
+                v = v.expandDims(2).broadcast(new Shape(b, kvHeads, rep, s, hd)).reshape(b, heads, s, hd);
+            }
+            NDArray attn = attention(q, k, v, mask, past, t);
+            NDArray o = attn.transpose(0, 2, 1, 3).reshape(b, t, heads * hd);
+            x = x.add(linear(o, l + "self_attn.o_proj.weight"));
+            NDArray h2 = rmsNorm(x, params.get(l + "post_attention_layernorm.weight"));
+            NDArray gate = linear(h2, l + "mlp.gate_proj.weight");
+            NDArray up = linear(h2, l + "mlp.up_proj.weight");
+            x = x.add(linear(Activation.sigmoid(gate).mul(gate).mul(up), l + "mlp.down_proj.weight"));
+        }
+        if (cache != null) {
+            cache.advance(t);
+        }
+        x = rmsNorm(x, params.get("model.norm.weight"));
+        return linear(x, config.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight");
+    }
+
+    /** Causal attention, one block of queries at a time, each block against the keys it may see. */
+    private NDArray attention(NDArray q, NDArray k, NDArray v, NDArray mask, int past, int t) {
+        NDList out = new NDList();
+        for (int t0 = 0; t0 < t; t0 += attentionBlock) {
+            int t1 = Math.min(t, t0 + attentionBlock);
+            int keys = past + t1;
+            NDArray qb = t0 == 0 && t1 == t ? q : q.get(new NDIndex(":, :, {}:{}", t0, t1));
+            NDArray kb = keys == k.getShape().get(2) ? k : k.get(new NDIndex(":, :, :{}", keys));
+            NDArray vb = keys == v.getShape().get(2) ? v : v.get(new NDIndex(":, :, :{}", keys));
+            NDArray mb = mask.get(new NDIndex(":, :, {}:{}, :{}", t0, t1, keys));
+            NDArray scores = qb.matMul(kb.transpose(0, 1, 3, 2)).mul(scale).add(mb);
+            NDArray p = scores.softmax(-1);
+            scores.close();
+            out.add(p.matMul(vb));
+            p.close();
+        }
+        return out.size() == 1 ? out.get(0) : NDArrays.concat(out, 2);
+    }
+
+    private NDArray linear(NDArray x, String weight) {
+        return x.matMul(params.get(weight).transpose());
+    }
+
+    private NDArray rmsNorm(NDArray x, NDArray w) {
+        NDArray rms = x.square().mean(new int[] {-1}, true).add(eps).sqrt();
+        return x.div(rms).mul(w);
+    }
+
+    /** RoPE tables for the rows' positions: cache index minus left padding, never negative. */
+    private NDArray[] ropeTables(NDManager m, int b, int t, int past, int[] pad) {
+        int[][] positions = new int[b][t];
+        for (int r = 0; r < b; r++) {
+            for (int j = 0; j < t; j++) {
+                positions[r][j] = Math.max(0, past + j - pad[r]);
+            }
+        }
+        return Rope.tables(m, positions, config.headDim(), ropeTheta);
+    }
+
+    /** Additive mask [B, 1, T, S]: query j (cache index past + j) sees key i iff pad <= i <= past + j. */
+    private static NDArray mask(NDManager m, int b, int t, int past, int[] pad) {
+        int s = past + t;
+        float[] mask = new float[b * t * s];
+        for (int r = 0; r < b; r++) {
+            for (int j = 0; j < t; j++) {
+                int row = (r * t + j) * s;
+                int limit = past + j;
+                for (int i = 0; i < s; i++) {
+                    boolean pads = i < pad[r] && limit >= pad[r];
+                    mask[row + i] = i > limit || pads ? MASKED : 0f;
+                }
+            }
+        }
+        return Tensors.floats(m, mask, new Shape(b, 1, t, s));
+    }
+
+    /** Float32 copies of every parameter, for saving. */
+    public Map<String, float[]> toArrays() {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        params.forEach((k, v) -> out.put(k, v.toType(DataType.FLOAT32, false).toFloatArray()));
+        return out;
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

@@ -1,0 +1,92 @@
+package dev.longpo.model;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * Architecture of a Llama/Mistral-style decoder, with the field names of a Hugging Face
+ * {@code config.json} so a real checkpoint's config loads as it is.
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record ModelConfig(
+        @JsonProperty("vocab_size") int vocabSize,
+        @JsonProperty("hidden_size") int hiddenSize,
+        @JsonProperty("intermediate_size") int intermediateSize,
+        @JsonProperty("num_hidden_layers") int numHiddenLayers,
+        @JsonProperty("num_attention_heads") int numAttentionHeads,
+        @JsonProperty("num_key_value_heads") Integer numKeyValueHeads,
+        @JsonProperty("rope_theta") double ropeTheta,
+        @JsonProperty("max_position_embeddings") int maxPositionEmbeddings,
+        @JsonProperty("rms_norm_eps") double rmsNormEps,
+        @JsonProperty("tie_word_embeddings") boolean tieWordEmbeddings,
+        @JsonProperty("head_dim") Integer headDimOverride,
+        @JsonProperty("model_type") String modelType,
+        @JsonProperty("tokenizer") String tokenizer) {
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    public ModelConfig {
+        if (numKeyValueHeads == null) {
+            numKeyValueHeads = numAttentionHeads;
+        }
+        if (modelType == null) {
+            modelType = "llama";
+        }
+        if (numAttentionHeads % numKeyValueHeads != 0) {
+            throw new IllegalArgumentException("num_attention_heads (" + numAttentionHeads
+                    + ") must be a multiple of num_key_value_heads (" + numKeyValueHeads + ")");
+        }
+        int hd = headDimOverride != null ? headDimOverride : hiddenSize / numAttentionHeads;
+        if (hd % 2 != 0) {
+            throw new IllegalArgumentException("head dimension must be even for rotary embeddings, got " + hd);
+        }
+    }
+
+    /** Per-head dimension. */
+    public int headDim() {
+        return headDimOverride != null ? headDimOverride : hiddenSize / numAttentionHeads;
+    }
+
+    /** The mini model of the demo and tests: byte-level vocabulary, a few million parameters at most. */
+    public static ModelConfig mini(int layers, int hidden, int heads, int kvHeads, int intermediate, double theta,
+                                   int maxPositions) {
+        return new ModelConfig(dev.longpo.text.ByteTokenizer.VOCAB_SIZE, hidden, intermediate, layers, heads, kvHeads,
+                theta, maxPositions, 1e-5, true, null, "llama", "byte");
+    }
+
+    /** A copy with another RoPE base (LongPO's enlarged theta1). */
+    public ModelConfig withRopeTheta(double theta) {
+        return new ModelConfig(vocabSize, hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads,
+                numKeyValueHeads, theta, maxPositionEmbeddings, rmsNormEps, tieWordEmbeddings, headDimOverride,
+                modelType, tokenizer);
+    }
+
+    /** A copy with another maximum length. */
+    public ModelConfig withMaxPositions(int max) {
+        return new ModelConfig(vocabSize, hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads,
+                numKeyValueHeads, ropeTheta, max, rmsNormEps, tieWordEmbeddings, headDimOverride, modelType, tokenizer);
+    }
+
+    public static ModelConfig read(Path file) throws IOException {
+        return JSON.readValue(file.toFile(), ModelConfig.class);
+    }
+
+    public void write(Path file) throws IOException {
+        AtomicFiles.write(file, JSON.writeValueAsBytes(this));
+    }
+
+    /** Number of parameters. */
+    public long parameterCount() {
+        long d = hiddenSize;
+        long kv = (long) numKeyValueHeads * headDim();
+        long q = (long) numAttentionHeads * headDim();
+        long layer = d * q + 2 * d * kv + q * d + 3 * d * intermediateSize + 2 * d;
+        return vocabSize * d * (tieWordEmbeddings ? 1 : 2) + numHiddenLayers * layer + d;
+    }
+}
