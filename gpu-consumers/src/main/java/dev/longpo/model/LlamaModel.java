@@ -247,7 +247,8 @@ public final class LlamaModel implements AutoCloseable {
             NDArray qb = t0 == 0 && t1 == t ? q : q.get(new NDIndex(":, :, {}:{}", t0, t1));
             NDArray kb = keys == k.getShape().get(2) ? k : k.get(new NDIndex(":, :, :{}", keys));
             NDArray vb = keys == v.getShape().get(2) ? v : v.get(new NDIndex(":, :, :{}", keys));
-            NDArray mb = mask.get(new NDIndex(":, :, {}:{}, :{}", t0, t1, keys));
+            NDArray mb = t0 == 0 && t1 == t && keys == mask.getShape().get(3) ? mask
+                    : mask.get(new NDIndex(":, :, {}:{}, :{}", t0, t1, keys));
             NDArray scores = qb.matMul(kb.transpose(0, 1, 3, 2)).mul(scale).add(mb);
             NDArray p = scores.softmax(-1);
             scores.close();

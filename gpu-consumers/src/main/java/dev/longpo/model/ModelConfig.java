@@ -60,6 +60,14 @@ public record ModelConfig(
                 theta, maxPositions, 1e-5, true, null, "llama", "byte");
     }
 
+    /**
+     * The demo's mini model: 4 layers, d=128, 4 heads, SwiGLU width 352, byte tokens (about 0.84M
+     * parameters), RoPE base 10,000.
+     */
+    public static ModelConfig miniDefault() {
+        return mini(4, 128, 4, 4, 352, 10_000, 8192);
+    }
+
     /** A copy with another RoPE base (LongPO's enlarged theta1). */
     public ModelConfig withRopeTheta(double theta) {
         return new ModelConfig(vocabSize, hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads,

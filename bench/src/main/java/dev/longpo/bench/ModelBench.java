@@ -1,0 +1,129 @@
+package dev.longpo.bench;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.training.GradientCollector;
+import dev.longpo.deploy.ChildJvm;
+import dev.longpo.model.AdamW;
+import dev.longpo.model.ChatFormat;
+import dev.longpo.model.Generator;
+import dev.longpo.model.LlamaModel;
+import dev.longpo.model.ModelConfig;
+import dev.longpo.model.Objective;
+import dev.longpo.model.PreferenceSample;
+import dev.longpo.model.TorchRuntime;
+import dev.longpo.text.ByteTokenizer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+
+/**
+ * Mini-model speed and memory: generation tokens/s with and without the KV cache at several context
+ * lengths, and LongPO training-step time and peak RSS at several lengths (each length in its own
+ * JVM, so peak RSS is that length's). Run:
+ * {@code java -cp 'bench/target/longpo-bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*' dev.longpo.bench.ModelBench [threads]}.
+ */
+public final class ModelBench {
+    private static final ChatFormat FMT = new ChatFormat(ByteTokenizer.INSTANCE);
+
+    private ModelBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("train-one")) {
+            trainOne(Integer.parseInt(args[1]), Integer.parseInt(args[2]));
+            return;
+        }
+        int threads = args.length > 0 ? Integer.parseInt(args[0]) : 2;
+        ModelConfig c = ModelConfig.miniDefault();
+        System.out.printf(Locale.ROOT, "mini model: %d layers, d=%d, %d heads (%d kv), SwiGLU %d, vocab %d, %,d parameters; "
+                + "fp32, %d intra-op threads, attention block 512%n", c.numHiddenLayers(), c.hiddenSize(),
+                c.numAttentionHeads(), c.numKeyValueHeads(), c.intermediateSize(), c.vocabSize(), c.parameterCount(), threads);
+        System.out.println();
+        System.out.println("| context | new tokens | KV cache tok/s | full recompute tok/s | speed-up |");
+        System.out.println("|---|---|---|---|---|");
+        TorchRuntime.start(threads);
+        try (LlamaModel model = LlamaModel.random(c, Device.cpu(), 1)) {
+            for (int ctx : new int[] {256, 1024, 2048}) {
+                int[] prompt = text(ctx, new Random(ctx));
+                int n = 32;
+                Generator.generate(model, ByteTokenizer.PAD, List.of(prompt), settings(8, true)); // warm-up
+                double cached = tokensPerSecond(model, prompt, settings(n, true), n);
+                double full = tokensPerSecond(model, prompt, settings(n, false), n);
+                System.out.printf(Locale.ROOT, "| %d | %d | %.0f | %.1f | %.1fx |%n", ctx, n, cached, full, cached / full);
+            }
+        }
+        System.out.println();
+        System.out.println("| sequence length (each of chosen, rejected) | LongPO step (s) | tokens/s | peak RSS (MB) |");
+        System.out.println("|---|---|---|---|");
+        for (int len : new int[] {256, 1024, 2048, 4096}) {
+            String out = ChildJvm.run(List.of("-Xmx2g", "-cp", System.getProperty("java.class.path")),
+                    List.of(ModelBench.class.getName(), "train-one", String.valueOf(len), String.valueOf(threads)),
+                    Duration.ofMinutes(20));
+            System.out.println(out.lines().filter(l -> l.startsWith("|")).findFirst().orElse("| " + len + " | failed |"));
+        }
+    }
+
+    private static Generator.Settings settings(int n, boolean cache) {
+        return Generator.Settings.builder().maxNewTokens(n).useCache(cache).build();
+    }
+
+    private static double tokensPerSecond(LlamaModel model, int[] prompt, Generator.Settings s, int n) {
+        long t0 = System.nanoTime();
+        Generator.generate(model, ByteTokenizer.PAD, List.of(prompt), s);
+        return n / ((System.nanoTime() - t0) / 1e9);
+    }
+
+    private static int[] text(int n, Random r) {
+        String words = "the harbor ledger ship captain cargo berth tide fog lamp pier clerk orchard ";
+        StringBuilder sb = new StringBuilder();
+        while (sb.length() < n) {
+            sb.append(words, r.nextInt(10), words.length());
+        }
+        return ByteTokenizer.INSTANCE.encode(sb.substring(0, n));
+    }
+
+    /** One JVM, one length: a warm-up step then three timed LongPO steps (batch = one chosen + one rejected row). */
+    private static void trainOne(int len, int threads) throws Exception {
+        TorchRuntime.start(threads);
+        try (LlamaModel model = LlamaModel.random(ModelConfig.miniDefault(), Device.cpu(), 1)) {
+            model.setRopeTheta(40_000);
+            model.setTrainable(true);
+            String context = ByteTokenizer.INSTANCE.decode(text(len - 40, new Random(len)));
+            PreferenceSample s = new PreferenceSample("b", context, List.of("What is the key?"),
+                    List.of(ByteTokenizer.INSTANCE.encode("1234")), List.of(ByteTokenizer.INSTANCE.encode("unknown")),
+                    -10, -20, -10, -20);
+            try (AdamW opt = new AdamW(model, AdamW.Settings.of(1e-4, 1, 100))) {
+                double secs = 0;
+                for (int step = 0; step < 4; step++) {
+                    long t0 = System.nanoTime();
+                    try (NDScope scope = new NDScope(); NDManager m = model.manager().newSubManager();
+                         GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                        gc.backward(Objective.LONGPO.compute(new Objective.Hyper(0.1, 0.1), s.terms(model, FMT, m)).loss());
+                    }
+                    opt.step();
+                    if (step > 0) {
+                        secs += (System.nanoTime() - t0) / 1e9;
+                    }
+                }
+                secs /= 3;
+                System.out.printf(Locale.ROOT, "| %d | %.3f | %.0f | %d |%n", s.tokenCount(FMT) / 2, secs,
+                        s.tokenCount(FMT) / secs, peakRssMb());
+            }
+        }
+    }
+
+    private static long peakRssMb() throws Exception {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmHWM:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+            }
+        }
+        return -1;
+    }
+}
