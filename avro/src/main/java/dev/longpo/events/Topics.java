@@ -12,12 +12,14 @@ import dev.longpo.avro.IterationEvent;
 import dev.longpo.avro.PreferencePair;
 import dev.longpo.avro.TrainingMetrics;
 import dev.longpo.avro.TrainingSample;
+import dev.longpo.avro.TrainingSummary;
 import java.util.List;
 import java.util.Map;
 import org.apache.avro.specific.SpecificRecord;
 
 /**
- * The one typed registry of the pipeline's topics (see DESIGN.md, "Topics"). Every producer,
+ * The one typed registry of the pipeline's topics (DESIGN.md's table, plus the two compacted summary
+ * topics the metric aggregation writes for monitors). Every producer,
  * topology and worker names topics and gets serdes through these constants, never by string.
  */
 public final class Topics {
@@ -49,12 +51,18 @@ public final class Topics {
             new Topic<>("eval-results", EvalResult.class, 1, DEFAULT, "model_version");
     public static final Topic<IterationEvent> ITERATIONS =
             new Topic<>("iterations", IterationEvent.class, 1, DEFAULT, "run_id");
+    /** Latest score per (model version, task, length, depth); key = model|task|length|depth. */
+    public static final Topic<EvalResult> EVAL_LATEST =
+            new Topic<>("eval-latest", EvalResult.class, 1, COMPACTED, "model_version|task|length|depth");
+    /** Training metrics per run and time window; key = run_id@window_start. */
+    public static final Topic<TrainingSummary> TRAINING_SUMMARY =
+            new Topic<>("training-summary", TrainingSummary.class, 1, COMPACTED, "run_id@window_start");
     public static final Topic<DeadLetter> DEAD_LETTER =
             new Topic<>("dead-letter", DeadLetter.class, 1, DEFAULT, "source id");
 
     private static final List<Topic<? extends SpecificRecord>> ALL = List.of(DOCUMENTS, CHUNKS,
             INSTRUCTION_REQUESTS, INSTRUCTIONS, GENERATION_REQUESTS, PREFERENCE_PAIRS, TRAINING_SAMPLES,
-            CHECKPOINTS, TRAINING_METRICS, EVAL_RESULTS, ITERATIONS, DEAD_LETTER);
+            CHECKPOINTS, TRAINING_METRICS, EVAL_RESULTS, ITERATIONS, EVAL_LATEST, TRAINING_SUMMARY, DEAD_LETTER);
 
     private Topics() {
     }

@@ -27,6 +27,7 @@ import org.apache.avro.Schema;
  * A small, caching client of the Confluent Schema Registry REST API (v1 content type). It talks to
  * Confluent Schema Registry and to Apicurio Registry's compatible endpoint ({@code /apis/ccompat/v7}).
  * Thread-safe; schema ids and schemas are cached forever (ids are immutable in both registries).
+ * A {@code mock://<scope>} URL answers the same routes from an in-process registry, for tests.
  */
 public final class SchemaRegistryClient {
     private static final String CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
@@ -48,6 +49,11 @@ public final class SchemaRegistryClient {
         this.authHeader = settings.basicAuthUserInfo() == null ? null
                 : "Basic " + Base64.getEncoder().encodeToString(
                         settings.basicAuthUserInfo().getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Forgets the in-process registry behind {@code mock://<scope>}. */
+    public static void dropMockScope(String scope) {
+        InMemoryRegistry.drop(scope);
     }
 
     public RegistrySettings settings() {
@@ -147,6 +153,9 @@ public final class SchemaRegistryClient {
     }
 
     private JsonNode call(String method, String path, JsonNode body) {
+        if (settings.url().getScheme().equals("mock")) {
+            return InMemoryRegistry.scope(settings.url().getSchemeSpecificPart()).handle(method, path, body);
+        }
         URI uri = URI.create(stripSlash(settings.url().toString()) + path);
         HttpRequest.Builder req = HttpRequest.newBuilder(uri).timeout(settings.timeout())
                 .header("Accept", CONTENT_TYPE + ", application/json");

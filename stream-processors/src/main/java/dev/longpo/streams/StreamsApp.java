@@ -1,0 +1,71 @@
+package dev.longpo.streams;
+
+import dev.longpo.common.KafkaClients;
+import dev.longpo.common.LongpoConfig;
+import dev.longpo.text.TokenizerFactory;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.Topology;
+
+/**
+ * Runs the pipeline's four topologies as four Kafka Streams applications in one process (each
+ * exactly-once, with its own application id {@code <streams.application.prefix>-<name>} and state),
+ * so each scales and restarts independently. Settings come from {@link LongpoConfig}.
+ */
+public final class StreamsApp implements AutoCloseable {
+    private final Map<String, KafkaStreams> apps = new LinkedHashMap<>();
+
+    public StreamsApp(KafkaClients clients) {
+        LongpoConfig c = clients.config();
+        StreamsSupport support = new StreamsSupport(clients);
+        String run = c.get("run.id");
+        Duration tick = c.getDuration("pipeline.punctuate.ms");
+        Map<String, Topology> topologies = new LinkedHashMap<>();
+        topologies.put("fanout", InstructionFanout.buildTopology(support, run, tick));
+        topologies.put("pairing", Pairing.buildTopology(support, run, TokenizerFactory.forName(c.get("tokenizer")),
+                c.getInt("pairing.inline.max.bytes"), tick));
+        topologies.put("grouping", PairGrouping.buildTopology(support, run, new PairFilter(c.getInt("filter.min.words"),
+                c.getDouble("filter.max.repetition.chosen"), c.getDouble("filter.max.repetition.rejected"),
+                PairFilter.DEFAULT_REFUSALS), c.getInt("grouping.default.turns"), c.getDuration("grouping.timeout.ms"), tick));
+        topologies.put("metrics", MetricsAggregation.buildTopology(support, c.getDuration("metrics.window.ms")));
+        String prefix = c.get("pipeline.app.prefix");
+        topologies.forEach((name, topology) -> {
+            Properties p = clients.streams(prefix + "-" + name);
+            apps.put(name, new KafkaStreams(topology, p));
+        });
+    }
+
+    /** Starts every application. */
+    public void start() {
+        apps.values().forEach(KafkaStreams::start);
+    }
+
+    /** Waits until every application is RUNNING. */
+    public void awaitRunning(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (apps.values().stream().anyMatch(a -> a.state() != KafkaStreams.State.RUNNING)) {
+            if (System.nanoTime() > deadline) {
+                List<String> states = new ArrayList<>();
+                apps.forEach((n, a) -> states.add(n + "=" + a.state()));
+                throw new IllegalStateException("streams applications not running: " + states);
+            }
+            TimeUnit.MILLISECONDS.sleep(100);
+        }
+    }
+
+    public KafkaStreams app(String name) {
+        return apps.get(name);
+    }
+
+    /** Closes every application, committing what it processed. */
+    @Override
+    public void close() {
+        apps.values().forEach(a -> a.close(Duration.ofSeconds(30)));
+    }
+}
