@@ -48,6 +48,9 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1")
     long seed;
 
+    @Option(names = "--lm-weight", defaultValue = "0.1", description = "weight of the language-model loss on all tokens")
+    double lmWeight;
+
     @Option(names = "--eval-every", defaultValue = "250")
     int evalEvery;
 
@@ -61,7 +64,7 @@ final class PretrainCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         try (LlamaModel model = LlamaModel.random(mc, ModelOptions.start(config), seed)) {
             ChatFormat fmt = new ChatFormat(ByteTokenizer.INSTANCE);
-            Pretrainer.Settings ps = new Pretrainer.Settings(window, steps, batch, lr, seed, evalEvery,
+            Pretrainer.Settings ps = new Pretrainer.Settings(window, steps, batch, lr, seed, evalEvery, lmWeight,
                     Pretrainer.Settings.defaultMix());
             System.out.printf(Locale.ROOT, "pretraining pi_S: %,d parameters, window %d, %d steps x batch %d, lr %.1e, seed %d%n",
                     mc.parameterCount(), window, steps, batch, lr, seed);
@@ -106,11 +109,12 @@ final class PretrainCommand implements Callable<Integer> {
 
                 - **What**: a Llama-style decoder (%d layers, d=%d, %d heads, %d kv heads, SwiGLU %d, byte tokens,
                   vocab %d, RoPE base %.0f), %,d parameters, fp32. Weights: `model.safetensors` (SHA-256 `%s`).
-                - **Trained by**: `longpo pretrain --window %d --steps %d --batch %d --lr %s --seed %d`
+                - **Trained by**: `longpo pretrain --window %d --steps %d --batch %d --lr %s --seed %d --lm-weight %s`
                   (AdamW betas 0.9/0.95, weight decay 0.01, 5%% warmup, cosine to 5%%, clip 1.0), from scratch,
                   on this 2-core CPU machine in %.0f s.
                 - **Data**: generated on the fly by the task suite (`dev.longpo.tasks.Tasks`), prompts of 40..%d
-                  tokens, needles at uniform random depths; loss on answer tokens only. Mix: %s
+                  tokens, needles at uniform random depths; loss on answer tokens plus the LM loss on every token
+                  at the weight above. Answers to retrieval tasks restate the fact found. Mix: %s
                 - **Evaluation**: greedy decoding, %d instances per task and length (single-needle NIAH: %d per
                   depth), seed %d, %.0f s. Long-context tasks are scored like RULER (fraction of expected strings
                   present; QA partial match); `short_math` is 4-way multiple-choice addition (the MMLU stand-in);
@@ -132,7 +136,7 @@ final class PretrainCommand implements Callable<Integer> {
                 what LongPO has to repair.
                 """, version, mc.numHiddenLayers(), mc.hiddenSize(), mc.numAttentionHeads(), mc.numKeyValueHeads(),
                 mc.intermediateSize(), mc.vocabSize(), mc.ropeTheta(), mc.parameterCount(), sha, ps.window(), ps.steps(),
-                ps.batchSize(), ps.lr(), ps.seed(), secs, ps.window(), mix.substring(0, mix.length() - 2), es.samples(),
+                ps.batchSize(), ps.lr(), ps.seed(), ps.lmWeight(), secs, ps.window(), mix.substring(0, mix.length() - 2), es.samples(),
                 es.samples(), es.seed(), evalSecs, r.tableText(), r.heatmapText());
     }
 }

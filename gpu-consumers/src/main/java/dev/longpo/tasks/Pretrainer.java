@@ -21,13 +21,14 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * Trains the short-context base model pi_S from scratch: supervised answers (loss on answer tokens
- * only) over a weighted mix of the task suite, with prompts of random length up to the short window
+ * Trains the short-context base model pi_S from scratch: supervised answers over a weighted mix of
+ * the task suite (loss on answer tokens, plus {@code lmWeight} times the language-model loss on every
+ * token, which grows the induction heads retrieval needs), with prompts of random length up to the short window
  * and needles at random depths. Deterministic for a seed (data order and initialisation).
  */
 public final class Pretrainer {
     /** Settings of a pretraining run. */
-    public record Settings(int window, int steps, int batchSize, double lr, long seed, int evalEvery,
+    public record Settings(int window, int steps, int batchSize, double lr, long seed, int evalEvery, double lmWeight,
                            Map<String, Double> mix) {
         /** The mix used for the committed pi_S. */
         public static Map<String, Double> defaultMix() {
@@ -105,8 +106,10 @@ public final class Pretrainer {
                     TokenBatch batch = TokenBatch.of(rows, ByteTokenizer.PAD);
                     NDArray lp = Scorer.nextTokenLogProbs(model, batch.tokens(m));
                     NDArray mask = batch.targetMask(m, marks);
+                    NDArray valid = batch.validMask(m);
                     NDArray nll = lp.mul(mask).sum().neg().div(mask.sum());
-                    gc.backward(nll);
+                    NDArray lm = lp.mul(valid).sum().neg().div(valid.sum());
+                    gc.backward(nll.add(lm.mul(Tensors.scalar(m, s.lmWeight()))));
                     loss = Tensors.value(nll);
                 }
                 AdamW.StepInfo info = opt.step();

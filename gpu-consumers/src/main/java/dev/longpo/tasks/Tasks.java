@@ -16,7 +16,9 @@ import java.util.regex.Pattern;
 /**
  * The task suite, after RULER: needle-in-a-haystack variants, variable tracking, common-word
  * aggregation, QA over a golden paragraph among distractors, a short multiple-choice arithmetic task
- * standing in for MMLU, and the self-instruct task (write a question about a text). Every generator
+ * standing in for MMLU, and the self-instruct task (write a question about a text). Answers to
+ * retrieval tasks restate the fact they found ("The magic number for apple is 4821."), which turns the
+ * copy into an induction pattern a small model learns quickly; scoring only needs the value. Every generator
  * is deterministic for a seed and builds a prompt of an exact length in tokens of the chat format
  * (byte tokenizer: ASCII text, one token per byte).
  */
@@ -138,7 +140,7 @@ public final class Tasks {
         }
         String ctx = Haystack.withInserts(contextBudget(tokens, q), needles, spread(depth, needles.size(), r),
                 Haystack.NOISE, false, r);
-        return new TaskInstance(name, ctx, q, List.of(v), v, TaskInstance.Scoring.ALL, depth);
+        return new TaskInstance(name, ctx, q, List.of(v), needles.get(0), TaskInstance.Scoring.ALL, depth);
     }
 
     private static TaskInstance multiValue(int tokens, double depth, Random r) {
@@ -153,7 +155,7 @@ public final class Tasks {
         String q = "What are all magic numbers for " + key + "?";
         List<String> needles = values.stream().map(v -> String.format(NEEDLE, key, v)).toList();
         String ctx = Haystack.withInserts(contextBudget(tokens, q), needles, spread(depth, 3, r), Haystack.NOISE, false, r);
-        return new TaskInstance("niah_multivalue", ctx, q, values, String.join(", ", values), TaskInstance.Scoring.ALL,
+        return new TaskInstance("niah_multivalue", ctx, q, values, String.join(" ", needles), TaskInstance.Scoring.ALL,
                 depth);
     }
 
@@ -164,7 +166,7 @@ public final class Tasks {
         List<String> needles = List.of(String.format(NEEDLE, keys.get(0), values.get(0)),
                 String.format(NEEDLE, keys.get(1), values.get(1)));
         String ctx = Haystack.withInserts(contextBudget(tokens, q), needles, spread(depth, 2, r), Haystack.NOISE, false, r);
-        return new TaskInstance("niah_multiquery", ctx, q, values, values.get(0) + ", " + values.get(1),
+        return new TaskInstance("niah_multiquery", ctx, q, values, String.join(" ", needles),
                 TaskInstance.Scoring.ALL, depth);
     }
 
@@ -223,18 +225,18 @@ public final class Tasks {
         String q = "Who was the " + role + " of " + place + "?";
         String ctx = Haystack.withInserts(contextBudget(tokens, q), inserts, spread(depth, inserts.size(), r),
                 Haystack.PROSE, true, r);
-        return new TaskInstance("qa", ctx, q, List.of(name), name, TaskInstance.Scoring.PARTIAL, depth);
+        return new TaskInstance("qa", ctx, q, List.of(name), golden, TaskInstance.Scoring.PARTIAL, depth);
     }
 
     /** Multiple-choice addition in a short prompt: the MMLU stand-in; its length ignores {@code tokens}. */
     private static TaskInstance shortMath(int tokens, double depth, Random r) {
-        int a = 10 + r.nextInt(40);
-        int b = 10 + r.nextInt(40);
+        int a = r.nextInt(10);
+        int b = r.nextInt(10);
         int correct = a + b;
         List<Integer> options = new ArrayList<>(List.of(correct));
         while (options.size() < 4) {
-            int wrong = correct + (r.nextBoolean() ? 1 : -1) * (1 + r.nextInt(12));
-            if (!options.contains(wrong)) {
+            int wrong = correct + (r.nextBoolean() ? 1 : -1) * (1 + r.nextInt(5));
+            if (wrong >= 0 && !options.contains(wrong)) {
                 options.add(wrong);
             }
         }

@@ -1,0 +1,172 @@
+package dev.longpo.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.longpo.avro.GenerationRequest;
+import dev.longpo.avro.Instruction;
+import dev.longpo.avro.InstructionRequest;
+import dev.longpo.avro.IterationEvent;
+import dev.longpo.avro.IterationEventType;
+import dev.longpo.avro.PreferencePair;
+import dev.longpo.avro.TrainingSample;
+import dev.longpo.common.Decoder;
+import dev.longpo.common.KafkaClients;
+import dev.longpo.events.Topics;
+import dev.longpo.producers.Ingestor;
+import dev.longpo.streams.StreamsApp;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The four stream applications on a real broker and registry, end to end from ingestion to training
+ * samples, with stand-ins for the GPU workers and a restart of the applications half-way: every
+ * document ends as exactly one training sample.
+ */
+class StreamsIT {
+    @TempDir
+    Path dir;
+
+    @Test
+    void seededStreamSurvivesARestartWithNoSampleLostOrDuplicated() throws Exception {
+        RealStack stack = RealStack.get();
+        String run = "it-" + UUID.randomUUID();
+        String tag = run.substring(3, 11);
+        KafkaClients clients = new KafkaClients(stack.config().with(Map.of("run.id", run,
+                "pipeline.app.prefix", run, "pipeline.punctuate.ms", "200", "streams.commit.interval.ms", "100",
+                "streams.statestore.cache.max.bytes", "0", "streams.state.dir", dir.resolve("state").toString(),
+                "grouping.timeout.ms", "600000", "filter.min.words", "1", "ingest.max.chunk.tokens", "256")));
+        int docs = 12;
+        StringBuilder jsonl = new StringBuilder();
+        for (int d = 0; d < docs; d++) {
+            StringBuilder text = new StringBuilder();
+            for (int p = 0; p < 16; p++) {
+                text.append(p == 0 ? "" : "\\n\\n").append("Paragraph ").append(p).append(" of document ").append(d)
+                        .append(". The magic number for key").append(p).append(" is ").append(1000 + d * 16 + p)
+                        .append(". ").append("Filler sentence here. ".repeat(8));
+            }
+            jsonl.append("{\"id\":\"").append(tag).append("-doc-").append(d).append("\",\"text\":\"").append(text)
+                    .append("\"}\n");
+        }
+        Path corpus = dir.resolve("c.jsonl");
+        Files.writeString(corpus, jsonl);
+        Predicate<String> ours = id -> id.startsWith(tag + "-doc-");
+
+        try (KafkaProducer<String, SpecificRecord> producer = clients.producer("it-streams", null)) {
+            producer.send(new ProducerRecord<>(Topics.ITERATIONS.name(), run, IterationEvent.newBuilder().setRunId(run)
+                    .setIteration(1).setType(IterationEventType.START).setModelVersion("m0").setShortWindow(256)
+                    .setMinLength(3000).setTargetLength(8000).setTheta0(1e4).setTheta1(8e4).setMaxTurns(2)
+                    .setSampleBudget(100).setCreatedAt(Instant.now()).build())).get();
+        }
+        try (Ingestor ingestor = new Ingestor(clients, System.err)) {
+            assertEquals(docs, ingestor.ingest(List.of(corpus)).documents());
+        }
+
+        Map<String, Integer> samples = new HashMap<>();
+        StreamsApp first = new StreamsApp(clients);
+        first.start();
+        first.awaitRunning(Duration.ofSeconds(60));
+        // stand-in GPU workers answer the first half of the documents, then the applications restart
+        Predicate<String> firstHalf = id -> ours.test(id) && Integer.parseInt(id.substring(id.lastIndexOf('-') + 1)) < docs / 2;
+        int generated = fakeWorkers(clients, run + "-a", firstHalf, docs);
+        first.close();
+        StreamsApp second = new StreamsApp(clients);
+        second.start();
+        second.awaitRunning(Duration.ofSeconds(60));
+        try {
+            generated += fakeWorkers(clients, run + "-b", ours.and(firstHalf.negate()), docs);
+            assertEquals(docs * 2, generated);
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (samples.values().stream().mapToInt(Integer::intValue).sum() < docs && System.nanoTime() < deadline) {
+                samples.clear();
+                for (ConsumerRecord<String, TrainingSample> r : TopicReader.readAll(clients, Topics.TRAINING_SAMPLES)) {
+                    if (ours.test(r.key())) {
+                        samples.merge(r.key(), 1, Integer::sum);
+                    }
+                }
+                Thread.sleep(500);
+            }
+        } finally {
+            second.close();
+        }
+        assertEquals(docs, samples.size(), "a sample for every document: " + samples.keySet());
+        assertTrue(samples.values().stream().allMatch(n -> n == 1), "no document sampled twice: " + samples);
+        List<TrainingSample> got = TopicReader.readAll(clients, Topics.TRAINING_SAMPLES).stream()
+                .map(ConsumerRecord::value).filter(s -> ours.test(s.getDocId())).toList();
+        for (TrainingSample s : got) {
+            assertTrue(s.getComplete());
+            assertEquals(2, s.getTurns().size());
+            assertTrue(s.getLongContext().length() >= 3000);
+            assertEquals(8e4, s.getTheta1());
+            for (var t : s.getTurns()) {
+                assertTrue(s.getLongContext().contains(t.getShortContext()), "the long context holds each chunk");
+            }
+        }
+    }
+
+    /**
+     * Answers the instruction requests of the selected documents with instructions and their generation
+     * requests with preference pairs, until {@code pairs} pairs were made; returns how many.
+     */
+    private static int fakeWorkers(KafkaClients clients, String group, Predicate<String> ours, int pairs)
+            throws Exception {
+        int made = 0;
+        try (KafkaProducer<String, SpecificRecord> producer = clients.producer("it-workers", null);
+             KafkaConsumer<byte[], byte[]> c = clients.rawConsumer(group, "it-workers")) {
+            Decoder<InstructionRequest> reqs = new Decoder<>(clients, Topics.INSTRUCTION_REQUESTS, "it");
+            Decoder<GenerationRequest> gens = new Decoder<>(clients, Topics.GENERATION_REQUESTS, "it");
+            c.subscribe(List.of(Topics.INSTRUCTION_REQUESTS.name(), Topics.GENERATION_REQUESTS.name()));
+            long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+            while (made < pairs && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    if (r.topic().equals(Topics.INSTRUCTION_REQUESTS.name())) {
+                        InstructionRequest q = reqs.decode(r).value();
+                        if (q == null || !ours.test(q.getDocId())) {
+                            continue;
+                        }
+                        producer.send(new ProducerRecord<>(Topics.INSTRUCTIONS.name(), q.getDocId(), Instruction.newBuilder()
+                                .setRequestId(q.getRequestId()).setDocId(q.getDocId()).setChunkIndex(q.getChunkIndex())
+                                .setInstruction("Question about chunk " + q.getChunkIndex() + "?").setIteration(q.getIteration())
+                                .setModelVersion("m0").setCreatedAt(Instant.now()).build()));
+                    } else {
+                        GenerationRequest g = gens.decode(r).value();
+                        if (g == null || !ours.test(g.getDocId())) {
+                            continue;
+                        }
+                        made++;
+                        producer.send(new ProducerRecord<>(Topics.PREFERENCE_PAIRS.name(), g.getDocId(), PreferencePair
+                                .newBuilder().setPairId(g.getRequestId()).setRequestId(g.getRequestId())
+                                .setDocId(g.getDocId()).setChunkIndex(g.getChunkIndex()).setInstruction(g.getInstruction())
+                                .setShortContext(g.getShortContext()).setLongContext(g.getLongContext())
+                                .setChosen("answer " + g.getChunkIndex()).setRejected("unknown value")
+                                .setChosenTokenIds(List.of(1)).setRejectedTokenIds(List.of(2)).setRefChosenLogp(-1)
+                                .setRefRejectedLogp(-5).setIteration(g.getIteration()).setTargetLength(g.getTargetLength())
+                                .setTheta0(g.getTheta0()).setTheta1(g.getTheta1()).setModelVersion("m0")
+                                .setCreatedAt(Instant.now()).build()));
+                    }
+                }
+                producer.flush();
+                c.commitSync();
+            }
+        }
+        return made;
+    }
+
+}
