@@ -24,7 +24,6 @@ import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
-import org.apache.kafka.streams.state.Stores;
 
 /**
  * {@code documents} + {@code chunks} -> {@code instruction-requests}. For the current iteration of a
@@ -48,17 +47,10 @@ public final class InstructionFanout {
     public static Topology buildTopology(StreamsSupport support, String runId, Duration scanEvery) {
         StreamsBuilder builder = new StreamsBuilder();
         IterationStore.add(builder, support, ITERATIONS);
-        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(DOCS), Serdes.String(),
-                support.storeSerde(Document.class)));
-        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(CHUNKS), Serdes.String(),
-                support.storeSerde(Chunk.class)));
-        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(DONE), Serdes.String(),
-                Serdes.Integer()));
-        var docs = support.decoded(builder, Topics.DOCUMENTS, "fanout", Validation::document)
-                .mapValues(d -> (SpecificRecord) d, Named.as("fanout-docs-as-records"));
-        var chunks = support.decoded(builder, Topics.CHUNKS, "fanout", Validation::chunk)
-                .mapValues(c -> (SpecificRecord) c, Named.as("fanout-chunks-as-records"));
-        docs.merge(chunks, Named.as("fanout-merge"))
+        support.addStore(builder, DOCS, support.storeSerde(Document.class));
+        support.addStore(builder, CHUNKS, support.storeSerde(Chunk.class));
+        support.addStore(builder, DONE, Serdes.Integer());
+        support.documentsAndChunks(builder, "fanout")
                 .process(() -> new FanoutProcessor(runId, scanEvery), Named.as("fanout"), DOCS, CHUNKS, DONE)
                 .to(Topics.INSTRUCTION_REQUESTS.name(), Produced.with(Serdes.String(),
                         support.serde(Topics.INSTRUCTION_REQUESTS)).withName("fanout-sink"));

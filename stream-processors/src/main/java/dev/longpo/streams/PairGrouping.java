@@ -27,7 +27,6 @@ import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
-import org.apache.kafka.streams.state.Stores;
 
 /**
  * {@code preference-pairs} -> filter (see {@link PairFilter}) -> one multi-turn
@@ -52,12 +51,9 @@ public final class PairGrouping {
                                          Duration timeout, Duration checkEvery) {
         StreamsBuilder builder = new StreamsBuilder();
         IterationStore.add(builder, support, ITERATIONS);
-        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PENDING), Serdes.String(),
-                support.storeSerde(PreferencePair.class)));
-        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(GROUPS), Serdes.String(),
-                Serdes.Long()));
-        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(DROPPED), Serdes.String(),
-                Serdes.Long()));
+        support.addStore(builder, PENDING, support.storeSerde(PreferencePair.class));
+        support.addStore(builder, GROUPS, Serdes.Long());
+        support.addStore(builder, DROPPED, Serdes.Long());
         support.decoded(builder, Topics.PREFERENCE_PAIRS, "grouping", Validation::pair)
                 .process(() -> new GroupingProcessor(runId, filter, defaultTurns, timeout, checkEvery),
                         Named.as("grouping"), PENDING, GROUPS, DROPPED)

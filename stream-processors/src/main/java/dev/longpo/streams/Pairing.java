@@ -25,7 +25,6 @@ import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
-import org.apache.kafka.streams.state.Stores;
 
 /**
  * {@code instructions} joined with their chunk (the short context) and their document (the long
@@ -48,19 +47,12 @@ public final class Pairing {
                                          Duration retryEvery) {
         StreamsBuilder builder = new StreamsBuilder();
         IterationStore.add(builder, support, ITERATIONS);
-        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(DOCS), Serdes.String(),
-                support.storeSerde(Document.class)));
-        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(CHUNKS), Serdes.String(),
-                support.storeSerde(Chunk.class)));
-        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PENDING), Serdes.String(),
-                support.storeSerde(Instruction.class)));
-        var docs = support.decoded(builder, Topics.DOCUMENTS, "pairing", Validation::document)
-                .mapValues(d -> (SpecificRecord) d, Named.as("pairing-docs-as-records"));
-        var chunks = support.decoded(builder, Topics.CHUNKS, "pairing", Validation::chunk)
-                .mapValues(c -> (SpecificRecord) c, Named.as("pairing-chunks-as-records"));
+        support.addStore(builder, DOCS, support.storeSerde(Document.class));
+        support.addStore(builder, CHUNKS, support.storeSerde(Chunk.class));
+        support.addStore(builder, PENDING, support.storeSerde(Instruction.class));
         var instructions = support.decoded(builder, Topics.INSTRUCTIONS, "pairing", Validation::instruction)
                 .mapValues(i -> (SpecificRecord) i, Named.as("pairing-instructions-as-records"));
-        docs.merge(chunks, Named.as("pairing-merge-1")).merge(instructions, Named.as("pairing-merge-2"))
+        support.documentsAndChunks(builder, "pairing").merge(instructions, Named.as("pairing-merge"))
                 .process(() -> new PairingProcessor(runId, tokenizer, inlineMaxBytes, retryEvery), Named.as("pairing"),
                         DOCS, CHUNKS, PENDING)
                 .to(Topics.GENERATION_REQUESTS.name(), Produced.with(Serdes.String(),
@@ -117,26 +109,25 @@ public final class Pairing {
         }
 
         private void retry(String docId) {
-            List<String> released = new ArrayList<>();
             try (KeyValueIterator<String, Instruction> it = pending.prefixScan(docId + "#", Serdes.String().serializer())) {
-                it.forEachRemaining(kv -> {
-                    if (tryPair(kv.value)) {
-                        released.add(kv.key);
-                    }
-                });
+                release(it);
             }
-            released.forEach(pending::delete);
         }
 
         private void retryAll() {
-            List<String> released = new ArrayList<>();
             try (KeyValueIterator<String, Instruction> it = pending.all()) {
-                it.forEachRemaining(kv -> {
-                    if (tryPair(kv.value)) {
-                        released.add(kv.key);
-                    }
-                });
+                release(it);
             }
+        }
+
+        /** Pairs every waiting instruction it can and removes those from the pending store. */
+        private void release(KeyValueIterator<String, Instruction> waiting) {
+            List<String> released = new ArrayList<>();
+            waiting.forEachRemaining(kv -> {
+                if (tryPair(kv.value)) {
+                    released.add(kv.key);
+                }
+            });
             released.forEach(pending::delete);
         }
 

@@ -18,6 +18,7 @@ import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.processor.api.FixedKeyProcessor;
 import org.apache.kafka.streams.processor.api.FixedKeyProcessorContext;
 import org.apache.kafka.streams.processor.api.FixedKeyRecord;
+import org.apache.kafka.streams.state.Stores;
 
 /**
  * What every topology shares: reading a topic as raw bytes and decoding it so that an undecodable
@@ -42,6 +43,23 @@ public final class StreamsSupport {
     /** A serde for values of type {@code type} in state stores. */
     public <V extends SpecificRecord> AvroSerde<V> storeSerde(Class<V> type) {
         return AvroSerde.forValue(clients.registry(), type);
+    }
+
+    /** Adds a changelogged persistent key-value store with string keys. */
+    public <V> void addStore(StreamsBuilder builder, String name, org.apache.kafka.common.serialization.Serde<V> values) {
+        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(name), Serdes.String(), values));
+    }
+
+    /**
+     * Documents and chunks, decoded and validated, merged into one stream keyed by doc_id (the two
+     * topics are co-partitioned), for processors that need both.
+     */
+    public KStream<String, SpecificRecord> documentsAndChunks(StreamsBuilder builder, String stage) {
+        KStream<String, SpecificRecord> docs = decoded(builder, Topics.DOCUMENTS, stage, Validation::document)
+                .mapValues(d -> (SpecificRecord) d, Named.as(stage + "-documents-as-records"));
+        KStream<String, SpecificRecord> chunks = decoded(builder, Topics.CHUNKS, stage, Validation::chunk)
+                .mapValues(c -> (SpecificRecord) c, Named.as(stage + "-chunks-as-records"));
+        return docs.merge(chunks, Named.as(stage + "-documents-and-chunks"));
     }
 
     /** Checks a decoded value; returns null when valid, else the reason it is rejected. */
