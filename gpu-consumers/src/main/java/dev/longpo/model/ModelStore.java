@@ -53,6 +53,11 @@ public final class ModelStore {
         return new Loaded(model, tokenizer(dir, config));
     }
 
+    /** The tokenizer of a model directory (byte, or its tokenizer.json). */
+    public static Tokenizer tokenizer(Path dir) throws IOException {
+        return tokenizer(dir, ModelConfig.read(dir.resolve("config.json")));
+    }
+
     static Tokenizer tokenizer(Path dir, ModelConfig config) throws IOException {
         if ("byte".equals(config.tokenizer())) {
             return ByteTokenizer.INSTANCE;

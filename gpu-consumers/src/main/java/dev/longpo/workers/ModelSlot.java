@@ -1,0 +1,89 @@
+package dev.longpo.workers;
+
+import ai.djl.Device;
+import dev.longpo.avro.IterationEvent;
+import dev.longpo.avro.IterationEventType;
+import dev.longpo.common.Decoder;
+import dev.longpo.common.KafkaClients;
+import dev.longpo.events.Topics;
+import dev.longpo.model.AtomicFiles;
+import dev.longpo.model.ModelStore;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * The model a generator serves, and the version it is. It follows the controller: a START event of
+ * its run that names another model version and a checkpoint is loaded (after its SHA-256 is checked)
+ * and swapped in between batches, so no batch mixes two models.
+ */
+public final class ModelSlot implements AutoCloseable {
+    private final KafkaClients clients;
+    private final String runId;
+    private final Device device;
+    private final KafkaConsumer<byte[], byte[]> iterations;
+    private final Decoder<IterationEvent> decoder;
+    private ModelStore.Loaded current;
+    private String version;
+
+    public ModelSlot(KafkaClients clients, String runId, Path initial, String initialVersion, Device device)
+            throws IOException {
+        this.clients = clients;
+        this.runId = runId;
+        this.device = device;
+        this.current = ModelStore.load(initial, device);
+        this.version = initialVersion;
+        this.iterations = clients.rawConsumer("unused-" + runId, "model-follower");
+        List<TopicPartition> parts = iterations.partitionsFor(Topics.ITERATIONS.name()).stream()
+                .map(p -> new TopicPartition(p.topic(), p.partition())).collect(Collectors.toList());
+        iterations.assign(parts);
+        iterations.seekToBeginning(parts);
+        this.decoder = new Decoder<>(clients, Topics.ITERATIONS, "model-follower");
+    }
+
+    public ModelStore.Loaded model() {
+        return current;
+    }
+
+    public String version() {
+        return version;
+    }
+
+    /** Reads new controller events; loads and verifies a newly started iteration's model. Returns true if switched. */
+    public boolean refresh() throws IOException {
+        IterationEvent latest = null;
+        for (ConsumerRecord<byte[], byte[]> r : iterations.poll(Duration.ZERO)) {
+            IterationEvent e = decoder.decode(r).value();
+            if (e != null && e.getRunId().equals(runId) && e.getType() == IterationEventType.START
+                    && e.getCheckpointUri() != null) {
+                latest = e;
+            }
+        }
+        if (latest == null || latest.getModelVersion().equals(version)) {
+            return false;
+        }
+        Path dir = Path.of(URI.create(latest.getCheckpointUri()));
+        String sha = AtomicFiles.sha256(dir.resolve("model.safetensors"));
+        if (latest.getCheckpointSha256() != null && !sha.equals(latest.getCheckpointSha256())) {
+            throw new IOException("checkpoint " + dir + " has SHA-256 " + sha + ", the controller announced "
+                    + latest.getCheckpointSha256());
+        }
+        ModelStore.Loaded next = ModelStore.load(dir, device);
+        current.close();
+        current = next;
+        version = latest.getModelVersion();
+        return true;
+    }
+
+    @Override
+    public void close() {
+        iterations.close();
+        current.close();
+    }
+}

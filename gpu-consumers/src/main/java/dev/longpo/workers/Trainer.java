@@ -1,0 +1,300 @@
+package dev.longpo.workers;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.training.GradientCollector;
+import dev.longpo.avro.Checkpoint;
+import dev.longpo.avro.TopicPartitionOffset;
+import dev.longpo.avro.TrainingMetrics;
+import dev.longpo.avro.TrainingSample;
+import dev.longpo.avro.Turn;
+import dev.longpo.common.DeadLetters;
+import dev.longpo.common.Decoder;
+import dev.longpo.common.KafkaClients;
+import dev.longpo.events.Topics;
+import dev.longpo.model.AdamW;
+import dev.longpo.model.ChatFormat;
+import dev.longpo.model.Checkpoints;
+import dev.longpo.model.LlamaModel;
+import dev.longpo.model.ModelStore;
+import dev.longpo.model.Objective;
+import dev.longpo.model.PreferenceSample;
+import dev.longpo.model.Tensors;
+import dev.longpo.text.Tokenizer;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * The online LongPO trainer. It reads {@code training-samples} with its own offset bookkeeping (no
+ * group commits): a checkpoint holds the weights, the optimizer state, the step, the next offset of
+ * every partition and the ledger of sample ids applied so far, and is written atomically. On start it
+ * restores the newest checkpoint and seeks to its offsets, so the weights it goes on from have seen
+ * every sample before those offsets exactly once and none after: whatever crashes, each sample updates
+ * the weights exactly once. Every optimizer step (accumulating {@code accumulate} samples) emits
+ * {@code training-metrics}; every {@code checkpointEvery} steps, and when the input goes idle, a
+ * checkpoint is written and announced on {@code checkpoints}. Samples generated in an iteration more
+ * than {@code maxStaleness} iterations behind the newest seen are skipped and counted.
+ */
+public final class Trainer implements AutoCloseable {
+    /** Trainer settings. */
+    public record Settings(String runId, Path checkpointRoot, Objective objective, Objective.Hyper hyper,
+                           AdamW.Settings optimizer, int accumulate, int checkpointEvery, Duration idleCheckpoint,
+                           int maxStaleness) {
+    }
+
+    private final KafkaClients clients;
+    private final Settings s;
+    private final Device device;
+    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final KafkaProducer<String, SpecificRecord> producer;
+    private final Decoder<TrainingSample> decoder;
+    private LlamaModel model;
+    private AdamW optimizer;
+    private Tokenizer tokenizer;
+    private final Map<TopicPartition, Long> next = new HashMap<>();
+    private final List<String> ledger = new ArrayList<>();
+    private final List<String> pendingIds = new ArrayList<>();
+    private long checkpointedStep = -1;
+    private long skippedStale;
+    private int newestIteration;
+    private String parentVersion;
+
+    public Trainer(KafkaClients clients, Settings settings, Path initialModel, Device device) throws IOException {
+        this.clients = clients;
+        this.s = settings;
+        this.device = device;
+        this.consumer = clients.rawConsumer("longpo-trainer-" + settings.runId(), "trainer-" + settings.runId());
+        this.producer = clients.producer("trainer-" + settings.runId(), null);
+        this.decoder = new Decoder<>(clients, Topics.TRAINING_SAMPLES, "trainer");
+        restore(initialModel);
+    }
+
+    /** The newest complete checkpoint directory of this run, if any. */
+    public static Optional<Path> newest(Path root, String runId) throws IOException {
+        Path dir = root.resolve(runId);
+        if (!Files.isDirectory(dir)) {
+            return Optional.empty();
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> p.getFileName().toString().startsWith("step-") && Files.exists(p.resolve("trainer.json")))
+                    .max(java.util.Comparator.comparing(p -> p.getFileName().toString()));
+        }
+    }
+
+    private void restore(Path initialModel) throws IOException {
+        Optional<Path> latest = newest(s.checkpointRoot(), s.runId());
+        List<TopicPartition> parts = consumer.partitionsFor(Topics.TRAINING_SAMPLES.name()).stream()
+                .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+        consumer.assign(parts);
+        if (latest.isPresent()) {
+            Checkpoints.Restored r = Checkpoints.load(latest.get(), device, s.optimizer());
+            model = r.model();
+            optimizer = r.optimizer();
+            tokenizer = ModelStore.tokenizer(latest.get());
+            Map<String, String> st = r.state();
+            for (String kv : st.getOrDefault("offsets", "").split(",")) {
+                if (!kv.isBlank()) {
+                    String[] p = kv.split("=");
+                    next.put(new TopicPartition(Topics.TRAINING_SAMPLES.name(), Integer.parseInt(p[0])), Long.parseLong(p[1]));
+                }
+            }
+            String l = st.getOrDefault("ledger", "");
+            if (!l.isBlank()) {
+                ledger.addAll(List.of(l.split(",")));
+            }
+            checkpointedStep = optimizer.stepCount();
+            newestIteration = Integer.parseInt(st.getOrDefault("newest_iteration", "0"));
+            parentVersion = st.get("model_version");
+        } else {
+            ModelStore.Loaded loaded = ModelStore.load(initialModel, device);
+            model = loaded.model();
+            tokenizer = loaded.tokenizer();
+            optimizer = new AdamW(model, s.optimizer());
+        }
+        for (TopicPartition tp : parts) {
+            Long off = next.get(tp);
+            if (off == null) {
+                consumer.seekToBeginning(List.of(tp));
+            } else {
+                consumer.seek(tp, off);
+            }
+        }
+        model.setTrainable(true);
+    }
+
+    public long step() {
+        return optimizer.stepCount();
+    }
+
+    /** Sample ids applied to the current weights, in order (the exactly-once ledger). */
+    public List<String> ledger() {
+        return List.copyOf(ledger);
+    }
+
+    public long skippedStale() {
+        return skippedStale;
+    }
+
+    /** Trains until {@code stop} is set or, with {@code stopWhenIdle}, the input stays empty for the idle time. */
+    public void run(AtomicBoolean stop, boolean stopWhenIdle, PrintStream log) throws IOException {
+        ChatFormat fmt = new ChatFormat(tokenizer);
+        List<Objective.Metrics> stepMetrics = new ArrayList<>();
+        long stepTokens = 0;
+        long stepStart = System.nanoTime();
+        long lastData = System.nanoTime();
+        while (!stop.get()) {
+            var polled = consumer.poll(Duration.ofMillis(200));
+            if (polled.isEmpty()) {
+                boolean idle = System.nanoTime() - lastData > s.idleCheckpoint().toNanos();
+                if (idle && optimizer.stepCount() > checkpointedStep && pendingIds.isEmpty()) {
+                    checkpoint(log);
+                }
+                if (idle && stopWhenIdle && pendingIds.isEmpty()) {
+                    return;
+                }
+                continue;
+            }
+            lastData = System.nanoTime();
+            for (ConsumerRecord<byte[], byte[]> r : polled) {
+                TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+                Decoder.Result<TrainingSample> d = decoder.decode(r);
+                if (!d.ok()) {
+                    DeadLetters.send(producer, d.deadLetter());
+                } else if (isStale(d.value())) {
+                    skippedStale++;
+                } else {
+                    PreferenceSample ps = toSample(d.value());
+                    model.setRopeTheta(d.value().getTheta1());
+                    try (NDScope scope = new NDScope(); NDManager m = model.manager().newSubManager();
+                         GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                        Objective.Result res = s.objective().compute(s.hyper(), ps.terms(model, fmt, m));
+                        gc.backward(res.loss().div(Tensors.scalar(m, s.accumulate())));
+                        stepMetrics.add(res.metrics());
+                    }
+                    stepTokens += ps.tokenCount(fmt);
+                    pendingIds.add(d.value().getSampleId());
+                }
+                next.put(tp, r.offset() + 1);
+                if (pendingIds.size() >= s.accumulate()) {
+                    AdamW.StepInfo info = optimizer.step();
+                    double secs = (System.nanoTime() - stepStart) / 1e9;
+                    emitMetrics(info, stepMetrics, stepTokens / secs);
+                    ledger.addAll(pendingIds);
+                    pendingIds.clear();
+                    stepMetrics.clear();
+                    stepTokens = 0;
+                    stepStart = System.nanoTime();
+                    if (optimizer.stepCount() % s.checkpointEvery() == 0) {
+                        checkpoint(log);
+                    }
+                }
+            }
+        }
+    }
+
+    /** A sample from an iteration more than maxStaleness behind the newest one seen is stale. */
+    private boolean isStale(TrainingSample t) {
+        newestIteration = Math.max(newestIteration, t.getIteration());
+        return newestIteration - t.getIteration() > s.maxStaleness();
+    }
+
+    static PreferenceSample toSample(TrainingSample t) {
+        List<String> qs = new ArrayList<>();
+        List<int[]> chosen = new ArrayList<>();
+        List<int[]> rejected = new ArrayList<>();
+        double rc = 0;
+        double rr = 0;
+        double rcl = 0;
+        double rrl = 0;
+        boolean hasLong = true;
+        for (Turn turn : t.getTurns()) {
+            qs.add(turn.getInstruction());
+            chosen.add(turn.getChosenTokenIds().stream().mapToInt(Integer::intValue).toArray());
+            rejected.add(turn.getRejectedTokenIds().stream().mapToInt(Integer::intValue).toArray());
+            rc += turn.getRefChosenLogp();
+            rr += turn.getRefRejectedLogp();
+            hasLong &= turn.getRefChosenLogpLong() != null && turn.getRefRejectedLogpLong() != null;
+            rcl += turn.getRefChosenLogpLong() == null ? 0 : turn.getRefChosenLogpLong();
+            rrl += turn.getRefRejectedLogpLong() == null ? 0 : turn.getRefRejectedLogpLong();
+        }
+        if (t.getLongContext() == null) {
+            throw new IllegalArgumentException("sample " + t.getSampleId() + " has no inline long context");
+        }
+        return new PreferenceSample(t.getSampleId(), t.getLongContext(), qs, chosen, rejected, rc, rr,
+                hasLong ? rcl : Double.NaN, hasLong ? rrl : Double.NaN);
+    }
+
+    private void emitMetrics(AdamW.StepInfo info, List<Objective.Metrics> ms, double tokensPerSecond) {
+        double n = Math.max(1, ms.size());
+        TrainingMetrics tm = TrainingMetrics.newBuilder().setRunId(s.runId()).setStep(info.step()).setIteration(0)
+                .setModelVersion(version(info.step())).setObjective(s.objective().name())
+                .setLoss(ms.stream().mapToDouble(Objective.Metrics::loss).sum() / n)
+                .setNll(ms.stream().mapToDouble(Objective.Metrics::nll).sum() / n)
+                .setPrefLoss(ms.stream().mapToDouble(Objective.Metrics::prefLoss).sum() / n)
+                .setRewardChosen(ms.stream().mapToDouble(Objective.Metrics::rewardChosen).sum() / n)
+                .setRewardRejected(ms.stream().mapToDouble(Objective.Metrics::rewardRejected).sum() / n)
+                .setRewardAccuracy(ms.stream().mapToDouble(Objective.Metrics::accuracy).sum() / n)
+                .setMargin(ms.stream().mapToDouble(Objective.Metrics::margin).sum() / n)
+                .setLearningRate(info.learningRate()).setGradNorm(info.gradNorm()).setTokensPerSecond(tokensPerSecond)
+                .setSampleIds(List.copyOf(pendingIds)).setCreatedAt(Instant.now()).build();
+        producer.send(new ProducerRecord<>(Topics.TRAINING_METRICS.name(), s.runId(), tm));
+    }
+
+    private String version(long step) {
+        return s.runId() + "-step-" + step;
+    }
+
+    /** Writes the checkpoint of the current step (atomically) and announces it. */
+    private void checkpoint(PrintStream log) throws IOException {
+        long step = optimizer.stepCount();
+        Path dir = s.checkpointRoot().resolve(s.runId()).resolve(String.format("step-%08d", step));
+        Map<String, String> st = new LinkedHashMap<>();
+        StringBuilder offsets = new StringBuilder();
+        next.forEach((tp, off) -> offsets.append(offsets.length() == 0 ? "" : ",").append(tp.partition()).append('=').append(off));
+        st.put("offsets", offsets.toString());
+        st.put("ledger", String.join(",", ledger));
+        st.put("run_id", s.runId());
+        st.put("model_version", version(step));
+        st.put("newest_iteration", String.valueOf(newestIteration));
+        String sha = Checkpoints.save(dir, model, optimizer, st);
+        long size = Files.size(dir.resolve("model.safetensors"));
+        List<TopicPartitionOffset> tpo = new ArrayList<>();
+        next.forEach((tp, off) -> tpo.add(new TopicPartitionOffset(tp.topic(), tp.partition(), off)));
+        producer.send(new ProducerRecord<>(Topics.CHECKPOINTS.name(), s.runId(), Checkpoint.newBuilder()
+                .setRunId(s.runId()).setModelVersion(version(step)).setParentVersion(parentVersion)
+                .setUri(dir.toUri().toString()).setSha256(sha).setSizeBytes(size).setStep(step).setIteration(0)
+                .setTheta(model.ropeTheta()).setMaxLength(model.config().maxPositionEmbeddings()).setOffsets(tpo)
+                .setCreatedAt(Instant.now()).build()));
+        producer.flush();
+        checkpointedStep = step;
+        log.printf("trainer: checkpoint step %d (%d samples applied) -> %s%n", step, ledger.size(), dir);
+    }
+
+    @Override
+    public void close() {
+        producer.close(Duration.ofSeconds(10));
+        consumer.close(Duration.ofSeconds(10));
+        optimizer.close();
+        model.close();
+    }
+}

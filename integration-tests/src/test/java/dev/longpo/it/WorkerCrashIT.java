@@ -1,0 +1,172 @@
+package dev.longpo.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.longpo.avro.GenerationRequest;
+import dev.longpo.avro.PreferencePair;
+import dev.longpo.avro.TrainingSample;
+import dev.longpo.avro.Turn;
+import dev.longpo.common.KafkaClients;
+import dev.longpo.events.Topics;
+import dev.longpo.model.LlamaModel;
+import dev.longpo.model.ModelConfig;
+import dev.longpo.model.ModelStore;
+import dev.longpo.workers.Trainer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Workers as separate processes on a real broker and registry, killed with SIGKILL at a random moment
+ * and restarted: the trainer applies every training sample exactly once (its checkpoint ledger), the
+ * response generator publishes exactly one pair per request (read_committed).
+ */
+class WorkerCrashIT {
+    @TempDir
+    static Path dir;
+    static Path model;
+
+    @BeforeAll
+    static void tinyModel() throws Exception {
+        model = dir.resolve("tiny");
+        try (LlamaModel m = LlamaModel.random(ModelConfig.mini(2, 32, 4, 2, 48, 10_000, 4096), Device.cpu(), 5)) {
+            ModelStore.save(m, model, Map.of());
+        }
+    }
+
+    private static Process worker(RealStack stack, String role, String run, Path log, String... extra) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx1g", "-Dai.djl.offline=true", "-cp", System.getProperty("java.class.path"), "dev.longpo.cli.Main",
+                "worker", "--role", role, "--model", model.toString()));
+        for (String kv : List.of("kafka.bootstrap.servers=" + stack.cluster.bootstrapServers(),
+                "registry.url=http://127.0.0.1:" + stack.registryPort + "/apis/ccompat/v7", "run.id=" + run,
+                "trainer.checkpoint.dir=" + dir.resolve("ckpt"), "trainer.checkpoint.every=2",
+                "trainer.idle.checkpoint.ms=1500", "worker.batch=4", "respond.max.new.tokens=6", "model.threads=1")) {
+            cmd.add("--set");
+            cmd.add(kv);
+        }
+        cmd.addAll(List.of(extra));
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .start();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<String> ledger(Path ckptRoot, String run) throws Exception {
+        var newest = Trainer.newest(ckptRoot, run);
+        if (newest.isEmpty()) {
+            return List.of();
+        }
+        Map<String, String> st = new ObjectMapper().readValue(newest.get().resolve("trainer.json").toFile(), Map.class);
+        String l = st.getOrDefault("ledger", "");
+        return l.isBlank() ? List.of() : List.of(l.split(","));
+    }
+
+    @Test
+    void killedTrainerAppliesEverySampleExactlyOnce() throws Exception {
+        RealStack stack = RealStack.get();
+        KafkaClients clients = stack.clients();
+        String run = "crash-" + UUID.randomUUID().toString().substring(0, 8);
+        List<String> produced = new ArrayList<>();
+        Random rnd = new Random();
+        try (KafkaProducer<String, SpecificRecord> p = clients.producer("it-samples", null)) {
+            for (int i = 0; i < 24; i++) {
+                String id = run + "-s" + i;
+                produced.add(id);
+                Turn t = Turn.newBuilder().setPairId(id + "/p").setChunkIndex(0).setInstruction("What is the key?")
+                        .setShortContext("The key is " + i + ".").setChosen(String.valueOf(i)).setRejected("none")
+                        .setChosenTokenIds(List.of(48 + i % 10)).setRejectedTokenIds(List.of(110, 111))
+                        .setRefChosenLogp(-2).setRefRejectedLogp(-6).build();
+                p.send(new ProducerRecord<>(Topics.TRAINING_SAMPLES.name(), id, TrainingSample.newBuilder().setSampleId(id)
+                        .setDocId(id).setLongContext("Filler. ".repeat(30) + "The key is " + i + ". " + "More. ".repeat(20))
+                        .setTurns(List.of(t)).setComplete(true).setIteration(1).setTargetLength(512).setTheta0(1e4)
+                        .setTheta1(2e4).setModelVersion("m0").setCreatedAt(Instant.now()).build()));
+            }
+        }
+        Path log = dir.resolve(run + ".log");
+        Process first = worker(stack, "train", run, log, "--exit-when-idle");
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        while (Trainer.newest(dir.resolve("ckpt"), run).isEmpty() && System.nanoTime() < deadline && first.isAlive()) {
+            Thread.sleep(100);
+        }
+        Thread.sleep(rnd.nextInt(800));
+        List<String> before = ledger(dir.resolve("ckpt"), run);
+        assertTrue(first.isAlive(), "trainer exited before it could be killed; log: " + Files.readString(log));
+        first.destroyForcibly(); // SIGKILL
+        first.waitFor();
+        long oursBefore = before.stream().filter(produced::contains).count();
+        assertTrue(oursBefore < produced.size(), "killed after it had finished: no crash was tested");
+
+        Process second = worker(stack, "train", run, log, "--exit-when-idle");
+        assertTrue(second.waitFor(180, java.util.concurrent.TimeUnit.SECONDS), "restarted trainer did not finish");
+        assertEquals(0, second.exitValue(), Files.readString(log));
+        List<String> ours = ledger(dir.resolve("ckpt"), run).stream().filter(produced::contains).sorted().toList();
+        assertEquals(produced.stream().sorted().toList(), ours, "every sample exactly once; log: " + Files.readString(log));
+        assertTrue(Files.readString(log).contains("ready at step"), Files.readString(log));
+    }
+
+    @Test
+    void killedResponseGeneratorPublishesExactlyOnePairPerRequest() throws Exception {
+        RealStack stack = RealStack.get();
+        KafkaClients clients = stack.clients();
+        String run = "respond-" + UUID.randomUUID().toString().substring(0, 8);
+        List<String> requests = new ArrayList<>();
+        try (KafkaProducer<String, SpecificRecord> p = clients.producer("it-requests", null)) {
+            for (int i = 0; i < 16; i++) {
+                String id = run + "/1/" + i;
+                requests.add(id);
+                p.send(new ProducerRecord<>(Topics.GENERATION_REQUESTS.name(), run + "-d" + (i % 4), GenerationRequest
+                        .newBuilder().setRequestId(id).setDocId(run + "-d" + (i % 4)).setChunkIndex(i)
+                        .setInstruction("What is the key?").setShortContext("The key is " + i + ".")
+                        .setLongContext("Filler. ".repeat(40) + "The key is " + i + ".").setDocSha256("s").setIteration(1)
+                        .setTargetLength(512).setTheta0(1e4).setTheta1(2e4).setModelVersion("pi_S")
+                        .setCreatedAt(Instant.now()).build()));
+            }
+        }
+        Path log = dir.resolve(run + ".log");
+        Process first = worker(stack, "respond", run, log);
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        while (ours(clients, run).size() < 4 && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
+        Thread.sleep(new Random().nextInt(500));
+        assertTrue(first.isAlive(), Files.readString(log));
+        first.destroyForcibly(); // SIGKILL, possibly inside a transaction
+        first.waitFor();
+        assertTrue(ours(clients, run).size() < requests.size(), "killed after it had finished: no crash was tested");
+
+        Process second = worker(stack, "respond", run, log);
+        try {
+            deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+            while (ours(clients, run).size() < requests.size() && System.nanoTime() < deadline) {
+                Thread.sleep(300);
+            }
+            Thread.sleep(2000); // anything duplicated would be committed by now
+        } finally {
+            second.destroy(); // SIGTERM: graceful
+            second.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        List<String> pairs = ours(clients, run).stream().map(PreferencePair::getPairId).sorted().toList();
+        assertEquals(requests.stream().sorted().toList(), pairs, "one pair per request; log: " + Files.readString(log));
+    }
+
+    private static List<PreferencePair> ours(KafkaClients clients, String run) {
+        return TopicReader.readAll(clients, Topics.PREFERENCE_PAIRS).stream().map(ConsumerRecord::value)
+                .filter(p -> p.getRequestId().startsWith(run + "/")).toList();
+    }
+}
