@@ -1,0 +1,114 @@
+package dev.longpo.bench;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.training.GradientCollector;
+import dev.longpo.avro.GenerationRequest;
+import dev.longpo.model.AdamW;
+import dev.longpo.model.ChatFormat;
+import dev.longpo.model.LlamaModel;
+import dev.longpo.model.ModelConfig;
+import dev.longpo.model.ModelStore;
+import dev.longpo.model.Objective;
+import dev.longpo.model.PreferenceSample;
+import dev.longpo.model.TorchRuntime;
+import dev.longpo.tasks.CorpusGenerator;
+import dev.longpo.text.ByteTokenizer;
+import dev.longpo.workers.PairMaker;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * Worker throughput for the mini configuration at 8 x L_s (2048-token long contexts): preference pairs
+ * per second of the response generator's model work (two generations and two reference scorings per
+ * pair, batch of 8) and two-turn samples per second of the LongPO trainer, with the share of time a
+ * sample costs in generation vs training. Kafka is left out: this is the GPU-side cost. Run:
+ * {@code java -cp 'bench/target/longpo-bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*' dev.longpo.bench.WorkerBench [modelDir]}.
+ */
+public final class WorkerBench {
+    private WorkerBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        TorchRuntime.start(2);
+        Path dir;
+        if (args.length > 0) {
+            dir = Path.of(args[0]);
+        } else {
+            dir = Files.createTempDirectory("bench-model");
+            try (LlamaModel m = LlamaModel.random(ModelConfig.miniDefault(), Device.cpu(), 1)) {
+                ModelStore.save(m, dir, Map.of());
+            }
+        }
+        int ls = 256;
+        int target = 8 * ls;
+        Random rnd = new Random(3);
+        List<GenerationRequest> reqs = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            String doc = CorpusGenerator.document(target - 60, 240, rnd);
+            String chunk = doc.split("\n\n")[i % 4];
+            String key = chunk.replaceAll("(?s).*The magic number for ([a-z]+) is.*", "$1");
+            reqs.add(GenerationRequest.newBuilder().setRequestId("b" + i).setDocId("b").setChunkIndex(i)
+                    .setInstruction("What is the magic number for " + key + "?").setShortContext(chunk).setLongContext(doc)
+                    .setDocSha256("s").setIteration(1).setTargetLength(target).setTheta0(1e4).setTheta1(4e4)
+                    .setCreatedAt(Instant.EPOCH).build());
+        }
+        try (ModelStore.Loaded m = ModelStore.load(dir, Device.cpu())) {
+            PairMaker maker = new PairMaker(m, 48, false, GenerationRequest::getLongContext);
+            maker.make(reqs.subList(0, 2));
+            long t0 = System.nanoTime();
+            List<PairMaker.Made> made = maker.make(reqs);
+            double genSecs = (System.nanoTime() - t0) / 1e9;
+            double pairsPerSec = reqs.size() / genSecs;
+
+            ChatFormat fmt = new ChatFormat(ByteTokenizer.INSTANCE);
+            LlamaModel policy = m.model();
+            policy.setRopeTheta(4e4);
+            policy.setTrainable(true);
+            List<PreferenceSample> samples = new ArrayList<>();
+            for (int i = 0; i + 1 < reqs.size(); i += 2) {
+                samples.add(new PreferenceSample("s" + i, reqs.get(i).getLongContext(),
+                        List.of(reqs.get(i).getInstruction(), reqs.get(i + 1).getInstruction()),
+                        List.of(made.get(i).chosen(), made.get(i + 1).chosen()),
+                        List.of(made.get(i).rejected(), made.get(i + 1).rejected()),
+                        made.get(i).refChosen() + made.get(i + 1).refChosen(),
+                        made.get(i).refRejected() + made.get(i + 1).refRejected(), Double.NaN, Double.NaN));
+            }
+            try (AdamW opt = new AdamW(policy, AdamW.Settings.of(1e-4, 1, 100))) {
+                trainStep(policy, opt, fmt, samples.get(0));
+                long t1 = System.nanoTime();
+                for (PreferenceSample s : samples) {
+                    trainStep(policy, opt, fmt, s);
+                }
+                double trainSecs = (System.nanoTime() - t1) / 1e9;
+                double samplesPerSec = samples.size() / trainSecs;
+                double genPerSample = 2 / pairsPerSec;
+                double trainPerSample = 1 / samplesPerSec;
+                System.out.printf(Locale.ROOT, "model: %s; long context %d tokens (8 x L_s), short ~240, up to 48 new tokens,"
+                        + " batch 8, 2 threads%n", args.length > 0 ? args[0] : "random mini", target);
+                System.out.printf(Locale.ROOT, "response generator: %.2f pairs/s (%.1f s for 8)%n", pairsPerSec, genSecs);
+                System.out.printf(Locale.ROOT, "trainer (LongPO, 2-turn samples): %.2f samples/s (%.2f s/step)%n",
+                        samplesPerSec, 1 / samplesPerSec);
+                System.out.printf(Locale.ROOT, "per sample: %.1f s generating (2 pairs) vs %.1f s training = %.0f%% / %.0f%%%n",
+                        genPerSample, trainPerSample, 100 * genPerSample / (genPerSample + trainPerSample),
+                        100 * trainPerSample / (genPerSample + trainPerSample));
+            }
+        }
+    }
+
+    private static void trainStep(LlamaModel policy, AdamW opt, ChatFormat fmt, PreferenceSample s) {
+        try (NDScope scope = new NDScope(); NDManager nm = policy.manager().newSubManager();
+             GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            gc.backward(Objective.LONGPO.compute(new Objective.Hyper(0.1, 0.1), s.terms(policy, fmt, nm)).loss());
+        }
+        opt.step();
+    }
+}
