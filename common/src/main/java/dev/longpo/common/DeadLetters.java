@@ -57,10 +57,15 @@ public final class DeadLetters {
         return b.build();
     }
 
-    /** Sends a dead letter keyed by its origin. */
-    public static void send(Producer<String, SpecificRecord> producer, DeadLetter dl) {
+    /** The dead-letter record, keyed by its origin (file, or topic/partition/offset). */
+    public static ProducerRecord<String, SpecificRecord> record(DeadLetter dl) {
         String key = dl.getSource() != null ? dl.getSource()
                 : dl.getSourceTopic() + "/" + dl.getSourcePartition() + "/" + dl.getSourceOffset();
-        producer.send(new ProducerRecord<>(Topics.DEAD_LETTER.name(), key, dl));
+        return new ProducerRecord<>(Topics.DEAD_LETTER.name(), key, dl);
+    }
+
+    /** Sends a dead letter keyed by its origin. */
+    public static void send(Producer<String, SpecificRecord> producer, DeadLetter dl) {
+        producer.send(record(dl));
     }
 }

@@ -246,7 +246,7 @@ public final class Trainer implements AutoCloseable {
 
     private void emitMetrics(AdamW.StepInfo info, List<Objective.Metrics> ms, double tokensPerSecond) {
         double n = Math.max(1, ms.size());
-        TrainingMetrics tm = TrainingMetrics.newBuilder().setRunId(s.runId()).setStep(info.step()).setIteration(0)
+        TrainingMetrics tm = TrainingMetrics.newBuilder().setRunId(s.runId()).setStep(info.step()).setIteration(newestIteration)
                 .setModelVersion(version(info.step())).setObjective(s.objective().name())
                 .setLoss(ms.stream().mapToDouble(Objective.Metrics::loss).sum() / n)
                 .setNll(ms.stream().mapToDouble(Objective.Metrics::nll).sum() / n)
@@ -282,7 +282,7 @@ public final class Trainer implements AutoCloseable {
         next.forEach((tp, off) -> tpo.add(new TopicPartitionOffset(tp.topic(), tp.partition(), off)));
         producer.send(new ProducerRecord<>(Topics.CHECKPOINTS.name(), s.runId(), Checkpoint.newBuilder()
                 .setRunId(s.runId()).setModelVersion(version(step)).setParentVersion(parentVersion)
-                .setUri(dir.toUri().toString()).setSha256(sha).setSizeBytes(size).setStep(step).setIteration(0)
+                .setUri(dir.toUri().toString()).setSha256(sha).setSizeBytes(size).setStep(step).setIteration(newestIteration)
                 .setTheta(model.ropeTheta()).setMaxLength(model.config().maxPositionEmbeddings()).setOffsets(tpo)
                 .setCreatedAt(Instant.now()).build()));
         producer.flush();

@@ -98,7 +98,7 @@ public abstract class TransactionalWorker<I extends SpecificRecord> implements A
                 if (d.ok()) {
                     good.add(new ConsumerRecord<>(r.topic(), r.partition(), r.offset(), d.key(), d.value()));
                 } else {
-                    out.add(deadLetter(d));
+                    out.add(DeadLetters.record(d.deadLetter()));
                     deadLettered.incrementAndGet();
                 }
                 offsets.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
@@ -118,20 +118,13 @@ public abstract class TransactionalWorker<I extends SpecificRecord> implements A
         }
     }
 
-    private ProducerRecord<String, SpecificRecord> deadLetter(Decoder.Result<I> d) {
-        var dl = d.deadLetter();
-        String key = dl.getSourceTopic() + "/" + dl.getSourcePartition() + "/" + dl.getSourceOffset();
-        return new ProducerRecord<>(dev.longpo.events.Topics.DEAD_LETTER.name(), key, dl);
-    }
-
     /** Builds a dead letter for an input that decoded but could not be processed. */
     protected ProducerRecord<String, SpecificRecord> reject(ConsumerRecord<String, I> r, String reason) {
         var dl = DeadLetters.of(stage, reason, null).fromRecord(r.topic(), r.partition(), r.offset(),
                 r.key() == null ? null : r.key().getBytes(java.nio.charset.StandardCharsets.UTF_8),
                 clients.serde(input).serialize(r.topic(), r.value())).build();
         deadLettered.incrementAndGet();
-        return new ProducerRecord<>(dev.longpo.events.Topics.DEAD_LETTER.name(), r.topic() + "/" + r.partition() + "/"
-                + r.offset(), dl);
+        return DeadLetters.record(dl);
     }
 
     private void abortAndRewind() {

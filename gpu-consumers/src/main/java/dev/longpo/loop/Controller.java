@@ -1,0 +1,202 @@
+package dev.longpo.loop;
+
+import dev.longpo.avro.Checkpoint;
+import dev.longpo.avro.EvalResult;
+import dev.longpo.avro.IterationEvent;
+import dev.longpo.avro.IterationEventType;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The self-evolution controller as a deterministic state machine over events: it reads its own past
+ * decisions ({@code iterations}), checkpoints and evaluation results, and returns the decisions to
+ * publish. Because all of its state is rebuilt from those topics, a restarted controller replays them
+ * and goes on where it stopped.
+ *
+ * <p>Iteration k (from 1) trains at target length {@code 2^(k+2) x L_s} (8 L_s, then 16 L_s, ...) with
+ * the RoPE base from {@link #theta(double, int, int, int)}. It ends when the trainer has applied
+ * {@code sampleBudget} samples of it and a checkpoint covering them is evaluated; the candidate (the
+ * last, or the best by long-context score) is promoted, to become iteration k+1's generator, initial
+ * policy and frozen reference, unless its short-context score falls more than {@code shortMargin}
+ * below pi_S's, in which case a REJECT event says why and the run stops.
+ */
+public final class Controller {
+    /** Controller settings. */
+    public record Settings(String runId, int shortWindow, int maxIterations, int sampleBudget, int samplesPerStep,
+                           int maxTurns,
+                           double theta0, int headDim, double shortMargin, boolean promoteBest, String shortTask,
+                           String baseVersion, String baseUri) {
+    }
+
+    private final Settings s;
+    private final List<IterationEvent> decisions = new ArrayList<>();
+    private final Map<String, Checkpoint> checkpoints = new LinkedHashMap<>();
+    private final Map<String, Map<String, Double>> evals = new HashMap<>();
+
+    public Controller(Settings settings) {
+        this.s = settings;
+    }
+
+    /**
+     * NTK-aware RoPE scaling: to stretch a window by {@code scale = target / shortWindow}, the base grows
+     * by {@code scale^(d / (d - 2))}, so the lowest frequency covers the longer range while the highest
+     * stay as they were.
+     */
+    public static double theta(double theta0, int shortWindow, int target, int headDim) {
+        double scale = (double) target / shortWindow;
+        return theta0 * Math.pow(scale, headDim / (headDim - 2.0));
+    }
+
+    /** Target length of iteration k: 8 L_s, 16 L_s, ... */
+    public int target(int k) {
+        return s.shortWindow() << (k + 2);
+    }
+
+    /** The decision events published so far (replayed on restart). */
+    public List<IterationEvent> decisions() {
+        return List.copyOf(decisions);
+    }
+
+    /**
+     * Loads the decisions already published (the {@code iterations} topic read to its end); a restarted
+     * controller calls this before feeding checkpoints and evaluations, so it does not decide twice.
+     */
+    public void restore(List<IterationEvent> published) {
+        published.stream().filter(e -> e.getRunId().equals(s.runId())).forEach(decisions::add);
+    }
+
+    /** Feeds one checkpoint or evaluation result (or a decision); returns the decisions it causes. */
+    public List<IterationEvent> on(Object event) {
+        if (event instanceof IterationEvent e) {
+            if (e.getRunId().equals(s.runId()) && !decisions.contains(e)) {
+                decisions.add(e); // published by another instance, or our own read back from the topic
+            }
+            return List.of();
+        }
+        if (event instanceof Checkpoint c && c.getRunId().equals(s.runId())) {
+            checkpoints.put(c.getModelVersion(), c);
+        } else if (event instanceof EvalResult r && r.getDepth() == null) {
+            evals.computeIfAbsent(r.getModelVersion(), v -> new HashMap<>()).put(r.getTask() + "@" + r.getLength(),
+                    r.getScore());
+        }
+        return decide();
+    }
+
+    /** The first decision of a fresh run (nothing published yet): start iteration 1 from pi_S. */
+    public List<IterationEvent> start() {
+        if (!decisions.isEmpty()) {
+            return List.of();
+        }
+        IterationEvent e = startEvent(1, s.baseVersion(), s.baseUri(), null, "start from pi_S");
+        decisions.add(e);
+        return List.of(e);
+    }
+
+    private List<IterationEvent> decide() {
+        Optional<IterationEvent> cur = current();
+        if (cur.isEmpty() || stopped()) {
+            return List.of();
+        }
+        int k = cur.get().getIteration();
+        List<Checkpoint> ofIteration = checkpoints.values().stream()
+                .filter(c -> c.getIteration() == k && c.getStep() > 0).toList();
+        Optional<Checkpoint> done = ofIteration.stream().filter(c -> appliedIn(c) >= s.sampleBudget())
+                .filter(c -> evaluated(c.getModelVersion(), k)).findFirst();
+        if (done.isEmpty()) {
+            return List.of();
+        }
+        Checkpoint candidate = done.get();
+        if (s.promoteBest()) {
+            candidate = ofIteration.stream().filter(c -> evaluated(c.getModelVersion(), k))
+                    .max((a, b) -> Double.compare(longScore(a.getModelVersion(), k), longScore(b.getModelVersion(), k)))
+                    .orElse(candidate);
+        }
+        double base = shortScore(s.baseVersion());
+        double cand = shortScore(candidate.getModelVersion());
+        List<IterationEvent> out = new ArrayList<>();
+        if (Double.isNaN(base)) {
+            return out; // wait for pi_S's short-task score
+        }
+        if (cand < base - s.shortMargin()) {
+            out.add(event(IterationEventType.REJECT, k, candidate.getModelVersion(), candidate.getUri(),
+                    candidate.getSha256(), String.format(java.util.Locale.ROOT,
+                            "short-task score %.3f is more than %.3f below pi_S's %.3f", cand, s.shortMargin(), base)));
+            out.add(event(IterationEventType.STOP, k, candidate.getModelVersion(), null, null,
+                    "stopped: iteration " + k + " produced no promotable model"));
+        } else {
+            out.add(event(IterationEventType.PROMOTE, k, candidate.getModelVersion(), candidate.getUri(),
+                    candidate.getSha256(), String.format(java.util.Locale.ROOT,
+                            "short-task %.3f (pi_S %.3f), long-context %.3f at %d", cand, base,
+                            longScore(candidate.getModelVersion(), k), target(k))));
+            if (k < s.maxIterations()) {
+                out.add(startEvent(k + 1, candidate.getModelVersion(), candidate.getUri(), candidate.getSha256(),
+                        "promoted " + candidate.getModelVersion()));
+            } else {
+                out.add(event(IterationEventType.STOP, k, candidate.getModelVersion(), candidate.getUri(),
+                        candidate.getSha256(), "reached the maximum of " + s.maxIterations() + " iterations"));
+            }
+        }
+        decisions.addAll(out);
+        return out;
+    }
+
+    /** Samples of its iteration that checkpoint {@code c} has applied (steps since the iteration began). */
+    private long appliedIn(Checkpoint c) {
+        long startStep = checkpoints.values().stream().filter(x -> x.getIteration() < c.getIteration())
+                .mapToLong(Checkpoint::getStep).max().orElse(0);
+        return (c.getStep() - startStep) * s.samplesPerStep();
+    }
+
+    /** Both the short task and a long task at the iteration's target length have been scored. */
+    private boolean evaluated(String version, int k) {
+        Map<String, Double> e = evals.getOrDefault(version, Map.of());
+        return e.keySet().stream().anyMatch(t -> t.startsWith(s.shortTask() + "@"))
+                && e.keySet().stream().anyMatch(t -> t.endsWith("@" + target(k)) && !t.startsWith(s.shortTask() + "@"));
+    }
+
+    private double shortScore(String version) {
+        return evals.getOrDefault(version, Map.of()).entrySet().stream()
+                .filter(e -> e.getKey().startsWith(s.shortTask() + "@")).mapToDouble(Map.Entry::getValue)
+                .average().orElse(Double.NaN);
+    }
+
+    /** Mean of the long-context tasks at the iteration's target length. */
+    private double longScore(String version, int k) {
+        return evals.getOrDefault(version, Map.of()).entrySet().stream()
+                .filter(e -> e.getKey().endsWith("@" + target(k)) && !e.getKey().startsWith(s.shortTask() + "@"))
+                .mapToDouble(Map.Entry::getValue).average().orElse(0);
+    }
+
+    private Optional<IterationEvent> current() {
+        for (int i = decisions.size() - 1; i >= 0; i--) {
+            if (decisions.get(i).getType() == IterationEventType.START) {
+                return Optional.of(decisions.get(i));
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** True once a STOP was decided. */
+    public boolean stopped() {
+        return decisions.stream().anyMatch(d -> d.getType() == IterationEventType.STOP);
+    }
+
+    private IterationEvent startEvent(int k, String version, String uri, String sha, String reason) {
+        return event(IterationEventType.START, k, version, uri, sha, reason);
+    }
+
+    private IterationEvent event(IterationEventType type, int k, String version, String uri, String sha, String reason) {
+        int target = target(k);
+        return IterationEvent.newBuilder().setRunId(s.runId()).setIteration(k).setType(type).setModelVersion(version)
+                .setCheckpointUri(uri).setCheckpointSha256(sha).setShortWindow(s.shortWindow())
+                .setMinLength(k == 1 ? 2 * s.shortWindow() : target(k - 1)).setTargetLength(target)
+                .setTheta0(s.theta0()).setTheta1(theta(s.theta0(), s.shortWindow(), target, s.headDim()))
+                .setMaxTurns(s.maxTurns()).setSampleBudget(s.sampleBudget()).setReason(reason)
+                .setCreatedAt(Instant.EPOCH).build();
+    }
+}

@@ -1,0 +1,122 @@
+package dev.longpo.loop;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.longpo.avro.Checkpoint;
+import dev.longpo.avro.EvalResult;
+import dev.longpo.avro.IterationEvent;
+import dev.longpo.avro.IterationEventType;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The controller over recorded event sequences. */
+class ControllerTest {
+    static Controller.Settings settings(boolean best) {
+        return new Controller.Settings("run", 256, 2, 10, 2, 2, 1e4, 32, 0.05, best, "short_math", "pi_S", "file:///pis");
+    }
+
+    static Checkpoint ckpt(String version, int iteration, long step) {
+        return Checkpoint.newBuilder().setRunId("run").setModelVersion(version).setUri("file:///c/" + version)
+                .setSha256("sha-" + version).setSizeBytes(1).setStep(step).setIteration(iteration).setTheta(1e5)
+                .setMaxLength(8192).setCreatedAt(Instant.EPOCH).build();
+    }
+
+    static EvalResult eval(String version, String task, int length, double score) {
+        return EvalResult.newBuilder().setModelVersion(version).setIteration(0).setTask(task).setLength(length)
+                .setScore(score).setN(10).setCreatedAt(Instant.EPOCH).build();
+    }
+
+    @Test
+    void startsIterationOneAtEightTimesTheWindowWithTheNtkTheta() {
+        Controller c = new Controller(settings(false));
+        List<IterationEvent> d = c.start();
+        assertEquals(1, d.size());
+        IterationEvent e = d.get(0);
+        assertEquals(IterationEventType.START, e.getType());
+        assertEquals(2048, e.getTargetLength());
+        assertEquals(512, e.getMinLength());
+        assertEquals("pi_S", e.getModelVersion());
+        assertEquals(1e4 * Math.pow(8, 32 / 30.0), e.getTheta1(), 1e-6);
+        assertEquals(List.of(), c.start(), "started once");
+    }
+
+    @Test
+    void promotesAfterTheBudgetAndStartsIterationTwoAtTwiceTheLength() {
+        Controller c = new Controller(settings(false));
+        c.start();
+        c.on(eval("pi_S", "short_math", 128, 0.90));
+        assertEquals(List.of(), c.on(ckpt("run-step-4", 1, 4)), "8 samples < budget 10");
+        c.on(eval("run-step-4", "short_math", 128, 0.89));
+        assertEquals(List.of(), c.on(ckpt("run-step-6", 1, 6)), "budget reached but not evaluated yet");
+        c.on(eval("run-step-6", "niah_single", 2048, 0.4));
+        List<IterationEvent> d = c.on(eval("run-step-6", "short_math", 128, 0.88));
+        assertEquals(List.of(IterationEventType.PROMOTE, IterationEventType.START), d.stream().map(IterationEvent::getType).toList());
+        assertEquals("run-step-6", d.get(0).getModelVersion());
+        IterationEvent next = d.get(1);
+        assertEquals(2, next.getIteration());
+        assertEquals(4096, next.getTargetLength());
+        assertEquals(2048, next.getMinLength());
+        assertEquals("file:///c/run-step-6", next.getCheckpointUri());
+        assertEquals("sha-run-step-6", next.getCheckpointSha256());
+        assertTrue(next.getTheta1() > d.get(0).getTheta1());
+    }
+
+    @Test
+    void refusesACandidateThatLostShortSkillsAndSaysWhy() {
+        Controller c = new Controller(settings(false));
+        c.start();
+        c.on(eval("pi_S", "short_math", 128, 0.90));
+        c.on(ckpt("run-step-5", 1, 5));
+        c.on(eval("run-step-5", "niah_single", 2048, 0.9));
+        List<IterationEvent> d = c.on(eval("run-step-5", "short_math", 128, 0.70));
+        assertEquals(List.of(IterationEventType.REJECT, IterationEventType.STOP), d.stream().map(IterationEvent::getType).toList());
+        assertTrue(d.get(0).getReason().contains("0.700 is more than 0.050 below pi_S's 0.900"), d.get(0).getReason());
+        assertTrue(c.stopped());
+        assertEquals(List.of(), c.on(ckpt("run-step-9", 1, 9)), "nothing after a stop");
+    }
+
+    @Test
+    void promoteBestPicksTheBestLongScoreAndTheLastIterationStops() {
+        Controller c = new Controller(settings(true));
+        c.start();
+        c.on(eval("pi_S", "short_math", 128, 0.9));
+        c.on(ckpt("a", 1, 3));
+        c.on(eval("a", "niah_single", 2048, 0.8));
+        c.on(eval("a", "short_math", 128, 0.9));
+        c.on(ckpt("b", 1, 5));
+        c.on(eval("b", "niah_single", 2048, 0.5));
+        List<IterationEvent> d = c.on(eval("b", "short_math", 128, 0.9));
+        assertEquals("a", d.get(0).getModelVersion(), "best by long-context score");
+        c.on(ckpt("c", 2, 10));
+        c.on(eval("c", "niah_single", 4096, 0.7));
+        List<IterationEvent> last = c.on(eval("c", "short_math", 128, 0.9));
+        assertEquals(List.of(IterationEventType.PROMOTE, IterationEventType.STOP), last.stream().map(IterationEvent::getType).toList());
+        assertTrue(last.get(1).getReason().contains("maximum of 2 iterations"));
+    }
+
+    @Test
+    void aRestartedControllerReplaysItsDecisionsAndGoesOn() {
+        Controller first = new Controller(settings(false));
+        List<Object> log = new ArrayList<>(first.start());
+        for (Object e : List.of(eval("pi_S", "short_math", 128, 0.9), ckpt("x", 1, 5), eval("x", "niah_single", 2048, 0.3),
+                eval("x", "short_math", 128, 0.9))) {
+            log.add(e);
+            log.addAll(first.on(e));
+        }
+        Controller second = new Controller(settings(false));
+        second.restore(log.stream().filter(e -> e instanceof IterationEvent).map(e -> (IterationEvent) e).toList());
+        List<IterationEvent> replayed = new ArrayList<>();
+        for (Object e : log) {
+            if (!(e instanceof IterationEvent)) {
+                replayed.addAll(second.on(e));
+            }
+        }
+        assertEquals(List.of(), replayed, "decisions already published are not repeated");
+        assertEquals(first.decisions(), second.decisions());
+        assertEquals(List.of(), second.start());
+        assertEquals(2, second.decisions().get(second.decisions().size() - 1).getIteration());
+    }
+}
