@@ -51,6 +51,15 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--lm-weight", defaultValue = "0.1", description = "weight of the language-model loss on all tokens")
     double lmWeight;
 
+    @Option(names = "--init", description = "continue from this model directory instead of a random initialisation")
+    Path init;
+
+    @Option(names = "--mix", split = ",", description = "task=weight,... (default: the committed pi_S's mix)")
+    Map<String, Double> mix;
+
+    @Option(names = "--card-note", description = "text added to the model card (e.g. how the initial model was made)")
+    String cardNote;
+
     @Option(names = "--eval-every", defaultValue = "250")
     int evalEvery;
 
@@ -62,12 +71,13 @@ final class PretrainCommand implements Callable<Integer> {
         LongpoConfig config = options.load();
         ModelConfig mc = ModelConfig.miniDefault();
         long t0 = System.nanoTime();
-        try (LlamaModel model = LlamaModel.random(mc, ModelOptions.start(config), seed)) {
+        try (LlamaModel model = init != null ? ModelStore.load(init, ModelOptions.start(config)).model()
+                : LlamaModel.random(mc, ModelOptions.start(config), seed)) {
             ChatFormat fmt = new ChatFormat(ByteTokenizer.INSTANCE);
             Pretrainer.Settings ps = new Pretrainer.Settings(window, steps, batch, lr, seed, evalEvery, lmWeight,
-                    Pretrainer.Settings.defaultMix());
-            System.out.printf(Locale.ROOT, "pretraining pi_S: %,d parameters, window %d, %d steps x batch %d, lr %.1e, seed %d%n",
-                    mc.parameterCount(), window, steps, batch, lr, seed);
+                    mix != null ? new java.util.LinkedHashMap<>(mix) : Pretrainer.Settings.defaultMix());
+            System.out.printf(Locale.ROOT, "pretraining pi_S%s: %,d parameters, window %d, %d steps x batch %d, lr %.1e, seed %d%n",
+                    init != null ? " from " + init : "", mc.parameterCount(), window, steps, batch, lr, seed);
             new Pretrainer(model, ps).run(System.out, step -> {
                 StringBuilder sb = new StringBuilder("  eval @" + step + ":");
                 for (String task : List.of("niah_single", "niah_multikey", "vt", "write_question", "short_math")) {
@@ -93,8 +103,12 @@ final class PretrainCommand implements Callable<Integer> {
             ReportWriter.write(report, version, out);
             System.out.println(report.tableText());
             System.out.println(report.heatmapText());
-            Files.writeString(out.resolve("MODEL_CARD.md"), card(mc, ps, version, sha, trainSecs,
-                    (System.nanoTime() - e0) / 1e9, report, es));
+            String card = card(mc, ps, version, sha, trainSecs, (System.nanoTime() - e0) / 1e9, report, es);
+            if (init != null || cardNote != null) {
+                card = card.replace("\n## Scores", "\n- **Initialised from**: " + (init != null ? "`" + init + "`" : "random")
+                        + (cardNote != null ? ". " + cardNote : "") + "\n\n## Scores");
+            }
+            Files.writeString(out.resolve("MODEL_CARD.md"), card);
             System.out.println("wrote " + out + " (model, MODEL_CARD.md, eval.json, heatmap.png)");
         }
         return 0;

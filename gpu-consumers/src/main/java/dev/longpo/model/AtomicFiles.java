@@ -22,6 +22,7 @@ public final class AtomicFiles {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
+        readableByAll(tmp);
         MessageDigest sha = sha256();
         try {
             try (OutputStream raw = Files.newOutputStream(tmp, StandardOpenOption.WRITE);
@@ -40,6 +41,15 @@ public final class AtomicFiles {
 
     public static String write(Path target, byte[] content) throws IOException {
         return write(target, out -> out.write(content));
+    }
+
+    /** rw-r--r--: temp files start owner-only, but checkpoints are read by other workers' users too. */
+    static void readableByAll(Path p) throws IOException {
+        try {
+            Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        } catch (UnsupportedOperationException e) {
+            // not a POSIX file system: its defaults apply
+        }
     }
 
     /** SHA-256 of a file, hex. */

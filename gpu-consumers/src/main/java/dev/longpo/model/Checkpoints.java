@@ -36,6 +36,11 @@ public final class Checkpoints {
         }
         Path tmp = Files.createTempDirectory(parent, "." + dir.getFileName() + ".tmp");
         try {
+            Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        } catch (UnsupportedOperationException e) {
+            // not a POSIX file system: its defaults apply
+        }
+        try {
             String sha = ModelStore.save(model, tmp, Map.of("step", String.valueOf(optimizer.stepCount())));
             Map<String, long[]> shapes = new LinkedHashMap<>();
             LlamaModel.shapes(model.config()).forEach((k, v) -> {

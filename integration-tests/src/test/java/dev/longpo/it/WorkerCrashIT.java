@@ -5,15 +5,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.longpo.avro.Checkpoint;
 import dev.longpo.avro.GenerationRequest;
+import dev.longpo.avro.IterationEvent;
+import dev.longpo.avro.IterationEventType;
 import dev.longpo.avro.PreferencePair;
 import dev.longpo.avro.TrainingSample;
 import dev.longpo.avro.Turn;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.events.Topics;
+import dev.longpo.model.AtomicFiles;
 import dev.longpo.model.LlamaModel;
 import dev.longpo.model.ModelConfig;
 import dev.longpo.model.ModelStore;
+import dev.longpo.workers.ModelSlot;
 import dev.longpo.workers.Trainer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -118,6 +123,16 @@ class WorkerCrashIT {
         List<String> ours = ledger(dir.resolve("ckpt"), run).stream().filter(produced::contains).sorted().toList();
         assertEquals(produced.stream().sorted().toList(), ours, "every sample exactly once; log: " + Files.readString(log));
         assertTrue(Files.readString(log).contains("ready at step"), Files.readString(log));
+
+        // the newest checkpoint was announced with the SHA-256 of the weights on disk
+        Path newest = Trainer.newest(dir.resolve("ckpt"), run).orElseThrow();
+        List<Checkpoint> announced = TopicReader.readAll(clients, Topics.CHECKPOINTS).stream().map(ConsumerRecord::value)
+                .filter(c -> c.getRunId().equals(run)).toList();
+        Checkpoint last = announced.get(announced.size() - 1);
+        assertEquals(newest.toUri().toString(), last.getUri());
+        assertEquals(AtomicFiles.sha256(newest.resolve("model.safetensors")), last.getSha256());
+        assertEquals(1, last.getIteration());
+        assertTrue(last.getOffsets().stream().anyMatch(o -> o.getTopic().equals(Topics.TRAINING_SAMPLES.name())));
     }
 
     @Test
@@ -163,6 +178,45 @@ class WorkerCrashIT {
         }
         List<String> pairs = ours(clients, run).stream().map(PreferencePair::getPairId).sorted().toList();
         assertEquals(requests.stream().sorted().toList(), pairs, "one pair per request; log: " + Files.readString(log));
+    }
+
+    @Test
+    void generatorsSwitchToAPromotedCheckpointOnlyWhenItsShaMatches() throws Exception {
+        RealStack stack = RealStack.get();
+        KafkaClients clients = stack.clients();
+        String run = "slot-" + UUID.randomUUID().toString().substring(0, 8);
+        Path next = dir.resolve("next-" + run);
+        String sha;
+        try (LlamaModel m = LlamaModel.random(ModelConfig.mini(2, 32, 4, 2, 48, 10_000, 4096), Device.cpu(), 77)) {
+            sha = ModelStore.save(m, next, Map.of());
+        }
+        try (ModelSlot slot = new ModelSlot(clients, run, model, "pi_S", Device.cpu());
+             KafkaProducer<String, SpecificRecord> p = clients.producer("it-slot", null)) {
+            assertTrue(!slot.refresh(), "nothing announced yet");
+            p.send(new ProducerRecord<>(Topics.ITERATIONS.name(), run, start(run, "bad", next, "0".repeat(64)))).get();
+            org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, () -> {
+                long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+                while (System.nanoTime() < deadline) {
+                    slot.refresh();
+                    Thread.sleep(100);
+                }
+            }, "a checkpoint whose SHA-256 does not match is refused");
+            assertEquals("pi_S", slot.version());
+            p.send(new ProducerRecord<>(Topics.ITERATIONS.name(), run, start(run, "good", next, sha))).get();
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (!slot.version().equals("good") && System.nanoTime() < deadline) {
+                slot.refresh();
+                Thread.sleep(100);
+            }
+            assertEquals("good", slot.version());
+        }
+    }
+
+    private static IterationEvent start(String run, String version, Path dir, String sha) {
+        return IterationEvent.newBuilder().setRunId(run).setIteration(2).setType(IterationEventType.START)
+                .setModelVersion(version).setCheckpointUri(dir.toUri().toString()).setCheckpointSha256(sha)
+                .setShortWindow(256).setMinLength(2048).setTargetLength(4096).setTheta0(1e4).setTheta1(2e5)
+                .setMaxTurns(2).setSampleBudget(10).setCreatedAt(Instant.now()).build();
     }
 
     private static List<PreferencePair> ours(KafkaClients clients, String run) {

@@ -1,0 +1,84 @@
+package dev.longpo.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import dev.longpo.avro.DeadLetter;
+import dev.longpo.avro.Instruction;
+import dev.longpo.avro.InstructionRequest;
+import dev.longpo.common.KafkaClients;
+import dev.longpo.events.Topics;
+import dev.longpo.tasks.CorpusGenerator;
+import dev.longpo.tasks.Tasks;
+import dev.longpo.workers.InstructionGenerator;
+import dev.longpo.workers.ModelSlot;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Test;
+
+/** The committed pi_S writes instructions for chunks through the transactional instruction generator. */
+class InstructionWorkerIT {
+    @Test
+    void everyRequestBecomesOneInstructionOrOneDeadLetter() throws Exception {
+        RealStack stack = RealStack.get();
+        KafkaClients clients = stack.clients();
+        String tag = "ins-" + UUID.randomUUID().toString().substring(0, 8);
+        Map<String, String> chunks = new HashMap<>();
+        Random rnd = new Random(11);
+        try (KafkaProducer<String, SpecificRecord> p = clients.producer("it-instruct", null)) {
+            for (int i = 0; i < 6; i++) {
+                String chunk = CorpusGenerator.document(230, 240, rnd);
+                String id = tag + "/1/" + i;
+                chunks.put(id, chunk);
+                p.send(new ProducerRecord<>(Topics.INSTRUCTION_REQUESTS.name(), tag, InstructionRequest.newBuilder()
+                        .setRequestId(id).setDocId(tag).setChunkIndex(i).setChunkText(chunk).setIteration(1)
+                        .setSeed(i).setCreatedAt(Instant.now()).build()));
+            }
+        }
+        AtomicBoolean stop = new AtomicBoolean();
+        try (ModelSlot slot = new ModelSlot(clients, tag, Path.of("..", "models", "pi-s"), "pi_S", Device.cpu());
+             InstructionGenerator gen = new InstructionGenerator(clients, slot, tag, 6, 4, 48)) {
+            Thread t = new Thread(() -> {
+                try {
+                    gen.run(stop, System.err);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            t.start();
+            long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+            while (gen.processed() + gen.deadLettered() < 6 && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+            }
+            stop.set(true);
+            t.join(30_000);
+        }
+        List<Instruction> instructions = TopicReader.readAll(clients, Topics.INSTRUCTIONS).stream()
+                .map(ConsumerRecord::value).filter(i -> i.getDocId().equals(tag)).toList();
+        List<DeadLetter> dead = TopicReader.readAll(clients, Topics.DEAD_LETTER).stream().map(ConsumerRecord::value)
+                .filter(d -> "instruct".equals(d.getStage()) && d.getKey() != null
+                        && new String(d.getKey().array(), java.nio.charset.StandardCharsets.UTF_8).equals(tag)).toList();
+        assertEquals(6, instructions.size() + dead.size(), "one outcome per request");
+        assertTrue(instructions.size() >= 4, "pi_S should write answerable questions for most chunks: " + dead);
+        for (Instruction i : instructions) {
+            String key = Tasks.parseQuestion(i.getInstruction(), chunks.get(i.getRequestId()));
+            assertNotNull(key, i.getInstruction());
+            assertTrue(i.getPool().contains(i.getInstruction()));
+            assertEquals("pi_S", i.getModelVersion());
+        }
+        dead.forEach(d -> assertTrue(d.getReason().startsWith("no question in the pool"), d.getReason()));
+    }
+}
