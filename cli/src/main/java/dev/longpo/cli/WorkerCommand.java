@@ -5,12 +5,18 @@ import dev.longpo.common.KafkaClients;
 import dev.longpo.common.LongpoConfig;
 import dev.longpo.model.AdamW;
 import dev.longpo.model.Objective;
+import dev.longpo.loop.Controller;
+import dev.longpo.model.ModelConfig;
+import dev.longpo.tasks.Evaluator;
+import dev.longpo.workers.ControllerWorker;
+import dev.longpo.workers.EvaluatorWorker;
 import dev.longpo.workers.InstructionGenerator;
 import dev.longpo.workers.ModelSlot;
 import dev.longpo.workers.ResponseGenerator;
 import dev.longpo.workers.Trainer;
 import dev.longpo.workers.TransactionalWorker;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -19,16 +25,16 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * {@code longpo worker --role instruct|respond|train}: one GPU worker process. Device, threads, batch
+ * {@code longpo worker --role instruct|respond|train|eval|control}: one worker process. Device, threads, batch
  * and objective come from configuration; SIGTERM (Ctrl-C) finishes or aborts the batch in flight and
  * exits; a status line goes to stderr every {@code worker.status.ms}.
  */
-@Command(name = "worker", description = "Run one worker: instruction generator, response generator or trainer.")
+@Command(name = "worker", description = "Run one worker: instruction generator, response generator, trainer, evaluator or controller.")
 final class WorkerCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;
 
-    @Option(names = "--role", required = true, description = "instruct, respond or train")
+    @Option(names = "--role", required = true, description = "instruct, respond, train, eval or control")
     String role;
 
     @Option(names = "--model", required = true, description = "initial model (pi_S) directory")
@@ -98,7 +104,28 @@ final class WorkerCommand implements Callable<Integer> {
                         w.run(stop, System.err);
                     }
                 }
-                default -> throw new IllegalArgumentException("unknown role '" + role + "' (instruct, respond or train)");
+                case "eval" -> {
+                    Evaluator.Settings std = Evaluator.Settings.standard(c.getInt("loop.short.window"),
+                            c.getInt("eval.samples"));
+                    Evaluator.Settings es = new Evaluator.Settings(List.of(c.get("eval.tasks").split(",")),
+                            std.lengths(), std.depths(), std.samples(), std.seed(), std.batchSize(), std.threshold());
+                    try (EvaluatorWorker w = new EvaluatorWorker(clients, instance, es, device)) {
+                        w.run(stop, System.err);
+                    }
+                }
+                case "control" -> {
+                    ModelConfig mc = ModelConfig.read(model.resolve("config.json"));
+                    Controller.Settings cs = new Controller.Settings(run, c.getInt("loop.short.window"),
+                            c.getInt("loop.max.iterations"), c.getInt("loop.sample.budget"), c.getInt("trainer.accumulate"),
+                            c.getInt("loop.max.turns"), mc.ropeTheta(), mc.headDim(), c.getDouble("loop.short.margin"),
+                            c.getBoolean("loop.promote.best"), "short_math", c.get("worker.model.version"),
+                            model.toUri().toString());
+                    try (ControllerWorker w = new ControllerWorker(clients, cs)) {
+                        w.run(stop, System.err);
+                    }
+                }
+                default -> throw new IllegalArgumentException("unknown role '" + role
+                        + "' (instruct, respond, train, eval or control)");
             }
         } finally {
             done.countDown();

@@ -1,0 +1,73 @@
+package dev.longpo.workers;
+
+import ai.djl.Device;
+import dev.longpo.avro.Checkpoint;
+import dev.longpo.avro.EvalResult;
+import dev.longpo.common.KafkaClients;
+import dev.longpo.events.Topics;
+import dev.longpo.model.AtomicFiles;
+import dev.longpo.model.ModelStore;
+import dev.longpo.tasks.Evaluator;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+
+/**
+ * {@code checkpoints} -> {@code eval-results}: loads each announced checkpoint (after checking its
+ * SHA-256), runs the configured subset of the task suite at the checkpoint's RoPE base and publishes
+ * one EvalResult per task, length (and NIAH depth), in the same transaction as the consumed offset.
+ * A checkpoint whose weights do not match goes to {@code dead-letter}.
+ */
+public final class EvaluatorWorker extends TransactionalWorker<Checkpoint> {
+    private final Evaluator.Settings settings;
+    private final Device device;
+
+    public EvaluatorWorker(KafkaClients clients, String instanceId, Evaluator.Settings settings, Device device) {
+        super(clients, Topics.CHECKPOINTS, "longpo-eval", instanceId, "eval", 1);
+        this.settings = settings;
+        this.device = device;
+    }
+
+    /** The events of one evaluation report. */
+    public static List<EvalResult> results(Evaluator.Report r, String version, int iteration, String uri) {
+        List<EvalResult> out = new ArrayList<>();
+        for (Evaluator.Cell c : r.cells()) {
+            out.add(EvalResult.newBuilder().setModelVersion(version).setIteration(iteration).setTask(c.task())
+                    .setLength(c.length()).setDepth(c.depth() < 0 ? null : c.depth()).setScore(c.score()).setN(c.n())
+                    .setCheckpointUri(uri).setCreatedAt(Instant.now()).build());
+        }
+        return out;
+    }
+
+    @Override
+    protected List<ProducerRecord<String, SpecificRecord>> process(List<ConsumerRecord<String, Checkpoint>> batch)
+            throws Exception {
+        List<ProducerRecord<String, SpecificRecord>> out = new ArrayList<>();
+        for (ConsumerRecord<String, Checkpoint> rec : batch) {
+            Checkpoint c = rec.value();
+            Path dir = Path.of(URI.create(c.getUri()));
+            try {
+                if (!AtomicFiles.sha256(dir.resolve("model.safetensors")).equals(c.getSha256())) {
+                    out.add(reject(rec, "checkpoint weights do not match the announced SHA-256"));
+                    continue;
+                }
+            } catch (java.io.IOException e) {
+                out.add(reject(rec, "cannot read checkpoint " + dir + ": " + e));
+                continue;
+            }
+            try (ModelStore.Loaded m = ModelStore.load(dir, device)) {
+                m.model().setRopeTheta(c.getTheta());
+                Evaluator.Report r = Evaluator.run(m.model(), m.tokenizer(), settings);
+                for (EvalResult e : results(r, c.getModelVersion(), c.getIteration(), c.getUri())) {
+                    out.add(new ProducerRecord<>(Topics.EVAL_RESULTS.name(), c.getModelVersion(), e));
+                }
+            }
+        }
+        return out;
+    }
+}
