@@ -77,7 +77,7 @@ final class EvalCommand implements Callable<Integer> {
             System.out.print(r.tableText());
             System.out.print(r.heatmapText());
             Path dir = out != null ? out : modelDir;
-            ReportWriter.write(r, v, dir);
+            ReportWriter.write(r, v, samples, dir);
             System.out.println("wrote " + dir.resolve("eval.json") + ", heatmap.png, heatmap.txt");
             if (emit) {
                 try (KafkaProducer<String, SpecificRecord> p = new KafkaClients(config).producer("longpo-eval", null)) {

@@ -100,7 +100,7 @@ final class PretrainCommand implements Callable<Integer> {
             es = new Evaluator.Settings(tasks, es.lengths(), es.depths(), es.samples(), es.seed(), es.batchSize(),
                     es.threshold());
             Evaluator.Report report = Evaluator.run(model, ByteTokenizer.INSTANCE, es);
-            ReportWriter.write(report, version, out);
+            ReportWriter.write(report, version, es.samples(), out);
             System.out.println(report.tableText());
             System.out.println(report.heatmapText());
             String card = card(mc, ps, version, sha, trainSecs, (System.nanoTime() - e0) / 1e9, report, es);

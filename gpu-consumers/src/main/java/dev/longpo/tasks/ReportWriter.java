@@ -25,10 +25,11 @@ public final class ReportWriter {
     }
 
     /** Writes {@code eval.json}, {@code eval.txt}, {@code heatmap.txt} and {@code heatmap.png} into {@code dir}. */
-    public static void write(Evaluator.Report r, String modelVersion, Path dir) throws IOException {
+    public static void write(Evaluator.Report r, String modelVersion, int samples, Path dir) throws IOException {
         Files.createDirectories(dir);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("model_version", modelVersion);
+        json.put("samples", samples);
         json.put("effective_length", r.effectiveLength());
         json.put("threshold", r.threshold());
         json.put("short_score", r.shortScore());

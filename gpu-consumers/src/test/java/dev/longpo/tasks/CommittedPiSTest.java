@@ -15,7 +15,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
-import java.util.stream.IntStream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -30,30 +29,35 @@ class CommittedPiSTest {
         card = new ObjectMapper().readTree(DIR.resolve("eval.json").toFile());
     }
 
-    /** Score of a task at L_s on fresh instances (another seed than the card's), compared within noise. */
-    private static void reproduces(String task, int n) throws Exception {
-        double expected = card.path("table").path(task).path("256").asDouble(Double.NaN);
-        assertTrue(Double.isFinite(expected), "model card has no " + task + " at 256");
+    /**
+     * Re-runs the model card's own instances (same seed and settings, greedy decoding) for one task at
+     * one length: the score must come back within 0.05 (a flip or two of float rounding).
+     */
+    private static void reproduces(String task, int length) throws Exception {
+        double expected = card.path("table").path(task).path(String.valueOf(length)).asDouble(Double.NaN);
+        assertTrue(Double.isFinite(expected), "model card has no " + task + " at " + length);
+        Evaluator.Settings std = Evaluator.Settings.standard(256, card.path("samples").asInt(10));
+        Evaluator.Settings one = new Evaluator.Settings(List.of(task), List.of(length), std.depths(), std.samples(),
+                std.seed(), std.batchSize(), std.threshold());
         try (ModelStore.Loaded m = ModelStore.load(DIR, Device.cpu())) {
-            Random r = new Random(2024);
-            List<TaskInstance> inst = IntStream.range(0, n).mapToObj(i -> Tasks.get(task).generate(256, i / (n - 1.0), r))
-                    .toList();
-            double got = java.util.Arrays.stream(Evaluator.score(m.model(), new ChatFormat(m.tokenizer()), inst, 8))
-                    .average().orElseThrow();
-            // binomial noise of two estimates: 3 sigma of the difference, at least 0.15
-            double sigma = Math.sqrt(expected * (1 - expected) * (1.0 / n + 1.0 / 10));
-            assertEquals(expected, got, Math.max(0.15, 3 * sigma), task + " at L_s: card " + expected + ", now " + got);
+            double got = Evaluator.run(m.model(), m.tokenizer(), one).table().get(task).get(length);
+            assertEquals(expected, got, 0.05, task + " at " + length + ": card " + expected + ", now " + got);
         }
     }
 
     @Test
     void singleNeedleAtTheShortWindowMatchesTheModelCard() throws Exception {
-        reproduces("niah_single", 24);
+        reproduces("niah_single", 256);
+    }
+
+    @Test
+    void collapseBeyondTheWindowMatchesTheModelCard() throws Exception {
+        reproduces("niah_single", 1024);
     }
 
     @Test
     void shortTaskMatchesTheModelCard() throws Exception {
-        reproduces("short_math", 24);
+        reproduces("short_math", 128);
     }
 
     @Test
