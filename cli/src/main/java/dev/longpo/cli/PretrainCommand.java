@@ -104,6 +104,9 @@ final class PretrainCommand implements Callable<Integer> {
             System.out.println(report.tableText());
             System.out.println(report.heatmapText());
             String card = card(mc, ps, version, sha, trainSecs, (System.nanoTime() - e0) / 1e9, report, es);
+            if (init != null) {
+                card = card.replace("), from scratch,", "), continuing from the initial model named below,");
+            }
             if (init != null || cardNote != null) {
                 card = card.replace("\n## Scores", "\n- **Initialised from**: " + (init != null ? "`" + init + "`" : "random")
                         + (cardNote != null ? ". " + cardNote : "") + "\n\n## Scores");
