@@ -22,7 +22,7 @@ public final class AtomicFiles {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
-        readableByAll(tmp);
+        setMode(tmp, "rw-r--r--");
         MessageDigest sha = sha256();
         try {
             try (OutputStream raw = Files.newOutputStream(tmp, StandardOpenOption.WRITE);
@@ -43,12 +43,13 @@ public final class AtomicFiles {
         return write(target, out -> out.write(content));
     }
 
-    /** rw-r--r--: temp files start owner-only, but checkpoints are read by other workers' users too. */
-    static void readableByAll(Path p) throws IOException {
-        try {
-            Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-        } catch (UnsupportedOperationException e) {
-            // not a POSIX file system: its defaults apply
+    /**
+     * Sets POSIX permissions such as {@code rw-r--r--}: temp files and folders start owner-only, but
+     * checkpoints are read by other workers' users too. File systems without POSIX modes keep their defaults.
+     */
+    static void setMode(Path p, String mode) throws IOException {
+        if (p.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString(mode));
         }
     }
 

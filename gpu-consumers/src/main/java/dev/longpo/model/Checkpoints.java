@@ -35,11 +35,7 @@ public final class Checkpoints {
             throw new IOException("checkpoint " + dir + " already exists");
         }
         Path tmp = Files.createTempDirectory(parent, "." + dir.getFileName() + ".tmp");
-        try {
-            Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-        } catch (UnsupportedOperationException e) {
-            // not a POSIX file system: its defaults apply
-        }
+        AtomicFiles.setMode(tmp, "rwxr-xr-x");
         try {
             String sha = ModelStore.save(model, tmp, Map.of("step", String.valueOf(optimizer.stepCount())));
             Map<String, long[]> shapes = new LinkedHashMap<>();
