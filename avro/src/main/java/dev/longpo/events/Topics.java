@@ -23,11 +23,13 @@ import org.apache.avro.specific.SpecificRecord;
  * topology and worker names topics and gets serdes through these constants, never by string.
  */
 public final class Topics {
-    /** Large enough for a long document or a multi-turn sample at 16x the short window. */
-    static final String MAX_MESSAGE_BYTES = String.valueOf(8 * 1024 * 1024);
-    private static final Map<String, String> DEFAULT = Map.of("max.message.bytes", MAX_MESSAGE_BYTES);
+    /** Largest record a topic accepts: a long document or a multi-turn sample at 16x the short window. */
+    public static final int MAX_RECORD_BYTES = 8 * 1024 * 1024;
+    /** Request, fetch and broker message limit: one largest record plus batch overhead. */
+    public static final int MAX_REQUEST_BYTES = MAX_RECORD_BYTES + 64 * 1024;
+    private static final Map<String, String> DEFAULT = Map.of("max.message.bytes", String.valueOf(MAX_RECORD_BYTES));
     private static final Map<String, String> COMPACTED = Map.of("cleanup.policy", "compact",
-            "max.message.bytes", MAX_MESSAGE_BYTES);
+            "max.message.bytes", String.valueOf(MAX_RECORD_BYTES));
 
     public static final Topic<Document> DOCUMENTS =
             new Topic<>("documents", Document.class, 3, COMPACTED, "doc_id");

@@ -67,14 +67,6 @@ public final class AvroSerde<T extends SpecificRecord> implements Serde<T>, Seri
         return new AvroSerde<>(registry, SpecificRecord.class, false);
     }
 
-    public Class<T> type() {
-        return type;
-    }
-
-    public Schema schema() {
-        return readerSchema;
-    }
-
     /** Subject name for a topic under the TopicNameStrategy. */
     public static String subject(String topic, boolean isKey) {
         return topic + (isKey ? "-key" : "-value");

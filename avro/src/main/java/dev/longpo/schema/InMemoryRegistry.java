@@ -29,11 +29,6 @@ final class InMemoryRegistry {
         return SCOPES.computeIfAbsent(name, n -> new InMemoryRegistry());
     }
 
-    /** Forgets a scope (tests call this between cases). */
-    static void drop(String name) {
-        SCOPES.remove(name);
-    }
-
     synchronized JsonNode handle(String method, String path, JsonNode body) {
         String[] p = path.substring(1).split("/");
         if (method.equals("POST") && p.length == 3 && p[0].equals("subjects") && p[2].equals("versions")) {

@@ -51,11 +51,6 @@ public final class SchemaRegistryClient {
                         settings.basicAuthUserInfo().getBytes(StandardCharsets.UTF_8));
     }
 
-    /** Forgets the in-process registry behind {@code mock://<scope>}. */
-    public static void dropMockScope(String scope) {
-        InMemoryRegistry.drop(scope);
-    }
-
     public RegistrySettings settings() {
         return settings;
     }

@@ -15,6 +15,7 @@ import dev.longpo.model.Objective;
 import dev.longpo.model.PreferenceSample;
 import dev.longpo.model.TorchRuntime;
 import dev.longpo.tasks.CorpusGenerator;
+import dev.longpo.tasks.Tasks;
 import dev.longpo.text.ByteTokenizer;
 import dev.longpo.workers.PairMaker;
 import java.nio.file.Files;
@@ -57,7 +58,7 @@ public final class WorkerBench {
             String chunk = doc.split("\n\n")[i % 4];
             String key = chunk.replaceAll("(?s).*The magic number for ([a-z]+) is.*", "$1");
             reqs.add(GenerationRequest.newBuilder().setRequestId("b" + i).setDocId("b").setChunkIndex(i)
-                    .setInstruction("What is the magic number for " + key + "?").setShortContext(chunk).setLongContext(doc)
+                    .setInstruction(Tasks.question(key)).setShortContext(chunk).setLongContext(doc)
                     .setDocSha256("s").setIteration(1).setTargetLength(target).setTheta0(1e4).setTheta1(4e4)
                     .setCreatedAt(Instant.EPOCH).build());
         }

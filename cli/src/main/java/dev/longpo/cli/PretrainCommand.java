@@ -94,11 +94,10 @@ final class PretrainCommand implements Callable<Integer> {
             String sha = ModelStore.save(model, out, Map.of("model_version", version, "steps", String.valueOf(steps)));
             System.out.printf(Locale.ROOT, "trained in %.0f s; evaluating ...%n", trainSecs);
             long e0 = System.nanoTime();
-            Evaluator.Settings es = Evaluator.Settings.standard(window, evalSamples);
-            java.util.List<String> tasks = new java.util.ArrayList<>(es.tasks());
+            Evaluator.Settings std = Evaluator.Settings.standard(window, evalSamples);
+            java.util.List<String> tasks = new java.util.ArrayList<>(std.tasks());
             tasks.add("write_question");
-            es = new Evaluator.Settings(tasks, es.lengths(), es.depths(), es.samples(), es.seed(), es.batchSize(),
-                    es.threshold());
+            Evaluator.Settings es = std.withTasks(tasks);
             Evaluator.Report report = Evaluator.run(model, ByteTokenizer.INSTANCE, es);
             ReportWriter.write(report, version, es.samples(), out);
             System.out.println(report.tableText());

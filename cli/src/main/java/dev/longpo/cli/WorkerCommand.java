@@ -105,10 +105,8 @@ final class WorkerCommand implements Callable<Integer> {
                     }
                 }
                 case "eval" -> {
-                    Evaluator.Settings std = Evaluator.Settings.standard(c.getInt("loop.short.window"),
-                            c.getInt("eval.samples"));
-                    Evaluator.Settings es = new Evaluator.Settings(List.of(c.get("eval.tasks").split(",")),
-                            std.lengths(), std.depths(), std.samples(), std.seed(), std.batchSize(), std.threshold());
+                    Evaluator.Settings es = Evaluator.Settings.standard(c.getInt("loop.short.window"),
+                            c.getInt("eval.samples")).withTasks(List.of(c.get("eval.tasks").split(",")));
                     try (EvaluatorWorker w = new EvaluatorWorker(clients, instance, es, device)) {
                         w.run(stop, System.err);
                     }

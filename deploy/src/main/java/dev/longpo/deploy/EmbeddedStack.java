@@ -3,6 +3,7 @@ package dev.longpo.deploy;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.common.LongpoConfig;
 import dev.longpo.common.TopicAdmin;
+import dev.longpo.events.Topics;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.Writer;
@@ -149,7 +150,7 @@ public final class EmbeddedStack {
         p.put("share.coordinator.state.topic.replication.factor", "1");
         p.put("share.coordinator.state.topic.min.isr", "1");
         p.put("group.initial.rebalance.delay.ms", "0");
-        p.put("message.max.bytes", String.valueOf(8 * 1024 * 1024 + 65536));
+        p.put("message.max.bytes", String.valueOf(Topics.MAX_REQUEST_BYTES));
         p.putAll(config.withPrefix("stack.kafka.server."));
         Path f = dir.resolve("server.properties");
         try (Writer w = Files.newBufferedWriter(f)) {

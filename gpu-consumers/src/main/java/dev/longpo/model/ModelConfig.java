@@ -75,11 +75,6 @@ public record ModelConfig(
                 modelType, tokenizer);
     }
 
-    /** A copy with another maximum length. */
-    public ModelConfig withMaxPositions(int max) {
-        return new ModelConfig(vocabSize, hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads,
-                numKeyValueHeads, ropeTheta, max, rmsNormEps, tieWordEmbeddings, headDimOverride, modelType, tokenizer);
-    }
 
     public static ModelConfig read(Path file) throws IOException {
         return JSON.readValue(file.toFile(), ModelConfig.class);

@@ -27,12 +27,6 @@ public final class Tensors {
         }
     }
 
-    public static NDArray longs(NDManager m, long[] data, Shape shape) {
-        try (NDArray tmp = m.create(data, shape)) {
-            return tmp.duplicate();
-        }
-    }
-
     /** A 0-d float32 tensor owned by torch. */
     public static NDArray scalar(NDManager m, double v) {
         return m.full(new Shape(), (float) v, DataType.FLOAT32);

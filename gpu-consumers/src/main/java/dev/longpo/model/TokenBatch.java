@@ -45,10 +45,6 @@ public final class TokenBatch {
         return width;
     }
 
-    public int length(int row) {
-        return lengths[row];
-    }
-
     public NDArray tokens(NDManager m) {
         return Tensors.ints(m, flat, new Shape(rows, width));
     }

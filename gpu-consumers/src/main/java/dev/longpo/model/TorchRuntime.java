@@ -46,9 +46,4 @@ public final class TorchRuntime {
         start(0);
         JniUtils.setGradMode(false);
     }
-
-    /** Seeds PyTorch's global generator (dropout-free models use it only for sampling in tests). */
-    public static void seed(long seed) {
-        JniUtils.setSeed(seed);
-    }
 }

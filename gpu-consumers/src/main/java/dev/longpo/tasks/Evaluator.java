@@ -29,6 +29,16 @@ public final class Evaluator {
             return new Settings(tasks, List.of(shortWindow / 2, shortWindow, 2 * shortWindow, 4 * shortWindow,
                     8 * shortWindow, 16 * shortWindow), List.of(0.0, 0.25, 0.5, 0.75, 1.0), samples, 1234, 8, 0.8);
         }
+
+        /** The same settings for other tasks. */
+        public Settings withTasks(List<String> other) {
+            return new Settings(other, lengths, depths, samples, seed, batchSize, threshold);
+        }
+
+        /** The same settings at other lengths. */
+        public Settings withLengths(List<Integer> other) {
+            return new Settings(tasks, other, depths, samples, seed, batchSize, threshold);
+        }
     }
 
     /** Mean score of one task at one length (and depth, or -1 for all depths). */

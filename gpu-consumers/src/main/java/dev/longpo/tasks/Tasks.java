@@ -26,6 +26,11 @@ public final class Tasks {
     /** Needle sentence and question of the NIAH tasks. */
     static final String NEEDLE = "The magic number for %s is %s.";
     static final Pattern QUESTION = Pattern.compile("What is the magic number for ([a-z]+)\\?");
+
+    /** The NIAH question about {@code key}, which is also the instruction format {@link #parseQuestion} accepts. */
+    public static String question(String key) {
+        return "What is the magic number for " + key + "?";
+    }
     /** The self-instruct prompt (the mini model's version of the paper's instruction-writing prompt). */
     public static final String WRITE_QUESTION = "Write a question about the text.";
 
@@ -132,7 +137,7 @@ public final class Tasks {
                                      Function<Random, String> value) {
         List<String> keys = distinctKeys(r, targets + distractors);
         String v = value.apply(r);
-        String q = "What is the magic number for " + keys.get(0) + "?";
+        String q = question(keys.get(0));
         List<String> needles = new ArrayList<>();
         needles.add(String.format(NEEDLE, keys.get(0), v));
         for (int i = 1; i < keys.size(); i++) {
@@ -258,7 +263,7 @@ public final class Tasks {
                 spread(depth, needles.size(), r), Haystack.PROSE, true, r);
         String key = keys.get(r.nextInt(keys.size()));
         return new TaskInstance("write_question", ctx, WRITE_QUESTION, List.of(key),
-                "What is the magic number for " + key + "?", TaskInstance.Scoring.QUESTION, depth);
+                question(key), TaskInstance.Scoring.QUESTION, depth);
     }
 
     /**

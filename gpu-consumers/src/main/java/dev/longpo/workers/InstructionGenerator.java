@@ -42,7 +42,7 @@ public final class InstructionGenerator extends TransactionalWorker<InstructionR
         for (String o : outputs) {
             String key = Tasks.parseQuestion(o, chunk);
             if (key != null) {
-                keep.add("What is the magic number for " + key + "?");
+                keep.add(Tasks.question(key));
             }
         }
         return new ArrayList<>(keep);

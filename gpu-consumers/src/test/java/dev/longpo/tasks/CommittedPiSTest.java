@@ -36,9 +36,8 @@ class CommittedPiSTest {
     private static void reproduces(String task, int length) throws Exception {
         double expected = card.path("table").path(task).path(String.valueOf(length)).asDouble(Double.NaN);
         assertTrue(Double.isFinite(expected), "model card has no " + task + " at " + length);
-        Evaluator.Settings std = Evaluator.Settings.standard(256, card.path("samples").asInt(10));
-        Evaluator.Settings one = new Evaluator.Settings(List.of(task), List.of(length), std.depths(), std.samples(),
-                std.seed(), std.batchSize(), std.threshold());
+        Evaluator.Settings one = Evaluator.Settings.standard(256, card.path("samples").asInt(10))
+                .withTasks(List.of(task)).withLengths(List.of(length));
         try (ModelStore.Loaded m = ModelStore.load(DIR, Device.cpu())) {
             double got = Evaluator.run(m.model(), m.tokenizer(), one).table().get(task).get(length);
             assertEquals(expected, got, 0.05, task + " at " + length + ": card " + expected + ", now " + got);

@@ -4,6 +4,7 @@ import dev.longpo.common.KafkaClients;
 import dev.longpo.common.LongpoConfig;
 import dev.longpo.common.TopicAdmin;
 import dev.longpo.deploy.RegistryServer;
+import dev.longpo.events.Topics;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -33,7 +34,7 @@ final class RealStack {
                 .setConfigProp("transaction.state.log.replication.factor", "1")
                 .setConfigProp("transaction.state.log.min.isr", "1")
                 .setConfigProp("offsets.topic.replication.factor", "1")
-                .setConfigProp("message.max.bytes", String.valueOf(8 * 1024 * 1024 + 65536))
+                .setConfigProp("message.max.bytes", String.valueOf(Topics.MAX_REQUEST_BYTES))
                 .build();
         cluster.format();
         cluster.startup();
