@@ -3,6 +3,7 @@ package dev.longpo.cli;
 import dev.longpo.common.LongpoConfig;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Option;
 
@@ -16,5 +17,10 @@ public final class ConfigOptions {
 
     public LongpoConfig load() {
         return LongpoConfig.load(file, overrides);
+    }
+
+    /** With built-in profiles between the defaults and everything the user sets. */
+    public LongpoConfig load(List<String> profiles) {
+        return LongpoConfig.load(file, profiles, overrides);
     }
 }

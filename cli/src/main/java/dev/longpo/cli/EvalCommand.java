@@ -66,7 +66,7 @@ final class EvalCommand implements Callable<Integer> {
         LongpoConfig config = options.load();
         Evaluator.Settings std = Evaluator.Settings.standard(window, samples);
         Evaluator.Settings s = new Evaluator.Settings(tasks == null ? std.tasks() : tasks,
-                lengths == null ? std.lengths() : lengths, depths == null ? std.depths() : depths, samples, std.seed(),
+                lengths == null ? std.lengths() : lengths, depths == null ? std.depths() : depths, samples, samples, std.seed(),
                 std.batchSize(), threshold);
         String v = version != null ? version : modelDir.toAbsolutePath().getFileName().toString();
         try (ModelStore.Loaded loaded = ModelStore.load(modelDir, ModelOptions.start(config))) {

@@ -24,12 +24,15 @@ final class MakeCorpusCommand implements Callable<Integer> {
     @Option(names = "--fact-every", defaultValue = "240", description = "tokens per paragraph, each with one fact")
     int factEvery;
 
+    @Option(names = "--id-prefix", defaultValue = "demo", description = "document ids are <prefix>-0000, ...")
+    String idPrefix;
+
     @Option(names = "--seed", defaultValue = "7")
     long seed;
 
     @Override
     public Integer call() throws Exception {
-        long bytes = CorpusGenerator.write(out, docs, minTokens, maxTokens, factEvery, seed);
+        long bytes = CorpusGenerator.write(out, idPrefix, docs, minTokens, maxTokens, factEvery, seed);
         System.out.printf("wrote %s: %d documents, %.1f KB%n", out, docs, bytes / 1024.0);
         return 0;
     }

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
@@ -21,6 +22,7 @@ import java.util.TreeMap;
  * ({@code kafka.bootstrap.servers}, {@code ingest.max.chunk.tokens}). Layers, later wins:
  * <ol>
  *   <li>built-in defaults ({@code longpo-defaults.properties} on the classpath);</li>
+ *   <li>built-in profiles a command asks for ({@code longpo-demo.properties}, ...);</li>
  *   <li>a properties file: {@code --config FILE}, else {@code $LONGPO_CONFIG}, else {@code ./longpo.properties} if present;</li>
  *   <li>environment variables {@code LONGPO_X_Y} for key {@code x.y};</li>
  *   <li>system properties {@code -Dlongpo.x.y=...};</li>
@@ -45,14 +47,18 @@ public final class LongpoConfig {
 
     /** All layers; {@code file} may be null (then {@code $LONGPO_CONFIG} or {@code ./longpo.properties}). */
     public static LongpoConfig load(Path file, Map<String, String> overrides) {
+        return load(file, List.of(), overrides);
+    }
+
+    /**
+     * All layers, with built-in profiles ({@code /longpo-<name>.properties} on the classpath, e.g. the
+     * demo's) applied in order over the defaults and under everything the user sets.
+     */
+    public static LongpoConfig load(Path file, List<String> profiles, Map<String, String> overrides) {
         Map<String, String> v = new HashMap<>();
-        try (InputStream in = LongpoConfig.class.getResourceAsStream(DEFAULTS)) {
-            if (in == null) {
-                throw new IllegalStateException("missing " + DEFAULTS + " on the classpath");
-            }
-            putAll(v, in);
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot read " + DEFAULTS, e);
+        readResource(v, DEFAULTS);
+        for (String profile : profiles) {
+            readResource(v, "/longpo-" + profile + ".properties");
         }
         Path f = file;
         if (f == null && System.getenv("LONGPO_CONFIG") != null) {
@@ -84,6 +90,17 @@ public final class LongpoConfig {
         String home = home().toString();
         v.replaceAll((k, val) -> val == null ? null : val.replace("${longpo.home}", home));
         return new LongpoConfig(v);
+    }
+
+    private static void readResource(Map<String, String> v, String name) {
+        try (InputStream in = LongpoConfig.class.getResourceAsStream(name)) {
+            if (in == null) {
+                throw new IllegalStateException("missing " + name + " on the classpath");
+            }
+            putAll(v, in);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read " + name, e);
+        }
     }
 
     private static void putAll(Map<String, String> v, InputStream in) throws IOException {

@@ -4,8 +4,13 @@ import dev.longpo.avro.Checkpoint;
 import dev.longpo.avro.EvalResult;
 import dev.longpo.avro.IterationEvent;
 import dev.longpo.avro.IterationEventType;
+import dev.longpo.common.LongpoConfig;
+import dev.longpo.model.ModelConfig;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,17 +25,29 @@ import java.util.Optional;
  *
  * <p>Iteration k (from 1) trains at target length {@code 2^(k+2) x L_s} (8 L_s, then 16 L_s, ...) with
  * the RoPE base from {@link #theta(double, int, int, int)}. It ends when the trainer has applied
- * {@code sampleBudget} samples of it and a checkpoint covering them is evaluated; the candidate (the
+ * its sample budget and a checkpoint covering them is evaluated; the candidate (the
  * last, or the best by long-context score) is promoted, to become iteration k+1's generator, initial
  * policy and frozen reference, unless its short-context score falls more than {@code shortMargin}
  * below pi_S's, in which case a REJECT event says why and the run stops.
  */
 public final class Controller {
-    /** Controller settings. */
-    public record Settings(String runId, int shortWindow, int maxIterations, int sampleBudget, int samplesPerStep,
+    /**
+     * Controller settings; {@code sampleBudgets} holds iteration k's budget at index k-1 (the last entry
+     * serves every later iteration), since a sample at 16 L_s costs several times one at 8 L_s.
+     */
+    public record Settings(String runId, int shortWindow, int maxIterations, List<Integer> sampleBudgets, int samplesPerStep,
                            int maxTurns,
                            double theta0, int headDim, double shortMargin, boolean promoteBest, String shortTask,
                            String baseVersion, String baseUri) {
+        /** The {@code loop.*} settings of run {@code run.id}, starting from the base model in {@code base}. */
+        public static Settings from(LongpoConfig c, Path base) throws IOException {
+            ModelConfig mc = ModelConfig.read(base.resolve("config.json"));
+            return new Settings(c.get("run.id"), c.getInt("loop.short.window"), c.getInt("loop.max.iterations"),
+                    Arrays.stream(c.get("loop.sample.budget").split(",")).map(String::trim)
+                            .map(Integer::valueOf).toList(), c.getInt("trainer.accumulate"), c.getInt("loop.max.turns"),
+                    mc.ropeTheta(), mc.headDim(), c.getDouble("loop.short.margin"), c.getBoolean("loop.promote.best"),
+                    c.get("loop.short.task"), c.get("worker.model.version"), base.toAbsolutePath().toUri().toString());
+        }
     }
 
     private final Settings s;
@@ -50,6 +67,11 @@ public final class Controller {
     public static double theta(double theta0, int shortWindow, int target, int headDim) {
         double scale = (double) target / shortWindow;
         return theta0 * Math.pow(scale, headDim / (headDim - 2.0));
+    }
+
+    /** Sample budget of iteration k. */
+    public int budget(int k) {
+        return s.sampleBudgets().get(Math.min(k, s.sampleBudgets().size()) - 1);
     }
 
     /** Target length of iteration k: 8 L_s, 16 L_s, ... */
@@ -105,7 +127,7 @@ public final class Controller {
         int k = cur.get().getIteration();
         List<Checkpoint> ofIteration = checkpoints.values().stream()
                 .filter(c -> c.getIteration() == k && c.getStep() > 0).toList();
-        Optional<Checkpoint> done = ofIteration.stream().filter(c -> appliedIn(c) >= s.sampleBudget())
+        Optional<Checkpoint> done = ofIteration.stream().filter(c -> appliedIn(c) >= budget(k))
                 .filter(c -> evaluated(c.getModelVersion(), k)).findFirst();
         if (done.isEmpty()) {
             return List.of();
@@ -196,7 +218,7 @@ public final class Controller {
                 .setCheckpointUri(uri).setCheckpointSha256(sha).setShortWindow(s.shortWindow())
                 .setMinLength(k == 1 ? 2 * s.shortWindow() : target(k - 1)).setTargetLength(target)
                 .setTheta0(s.theta0()).setTheta1(theta(s.theta0(), s.shortWindow(), target, s.headDim()))
-                .setMaxTurns(s.maxTurns()).setSampleBudget(s.sampleBudget()).setReason(reason)
+                .setMaxTurns(s.maxTurns()).setSampleBudget(budget(k)).setReason(reason)
                 .setCreatedAt(Instant.EPOCH).build();
     }
 }

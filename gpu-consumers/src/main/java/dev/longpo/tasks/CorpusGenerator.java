@@ -41,8 +41,12 @@ public final class CorpusGenerator {
         return doc.toString();
     }
 
-    /** Writes {@code docs} documents of {@code minTokens..maxTokens} to {@code out}; returns the total bytes. */
-    public static long write(Path out, int docs, int minTokens, int maxTokens, int factEvery, long seed) throws IOException {
+    /**
+     * Writes {@code docs} documents of {@code minTokens..maxTokens} to {@code out}, with ids
+     * {@code <idPrefix>-0000}, ...; returns the total bytes.
+     */
+    public static long write(Path out, String idPrefix, int docs, int minTokens, int maxTokens, int factEvery, long seed)
+            throws IOException {
         Random rnd = new Random(seed);
         long total = 0;
         Files.createDirectories(out.toAbsolutePath().getParent());
@@ -51,8 +55,8 @@ public final class CorpusGenerator {
                 int len = minTokens + rnd.nextInt(Math.max(1, maxTokens - minTokens + 1));
                 String text = document(len, factEvery, rnd);
                 total += text.length();
-                w.write(JSON.createObjectNode().put("id", String.format("demo-%04d", i))
-                        .put("title", "Demo document " + i).put("text", text).toString());
+                w.write(JSON.createObjectNode().put("id", String.format("%s-%04d", idPrefix, i))
+                        .put("title", "Document " + idPrefix + "-" + i).put("text", text).toString());
                 w.write('\n');
             }
         }

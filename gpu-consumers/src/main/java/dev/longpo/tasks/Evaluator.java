@@ -4,7 +4,9 @@ import dev.longpo.model.ChatFormat;
 import dev.longpo.model.Generator;
 import dev.longpo.model.LlamaModel;
 import dev.longpo.text.Tokenizer;
+import dev.longpo.common.LongpoConfig;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -19,25 +21,42 @@ import java.util.TreeMap;
  * The same seed gives the same instances for every model, so scores are comparable.
  */
 public final class Evaluator {
-    /** What to evaluate. */
-    public record Settings(List<String> tasks, List<Integer> lengths, List<Double> depths, int samples, long seed,
-                           int batchSize, double threshold) {
+    /**
+     * What to evaluate: tasks, prompt lengths, needle depths, instances per long task and length
+     * ({@code samples}; single-needle NIAH gets that many per depth), instances of each short task
+     * ({@code shortSamples}: short prompts are cheap and a promotion gate needs a steady estimate), the
+     * instance seed, the decoding batch and the effective-length threshold.
+     */
+    public record Settings(List<String> tasks, List<Integer> lengths, List<Double> depths, int samples,
+                           int shortSamples, long seed, int batchSize, double threshold) {
         /** Lengths L_s/2 .. 16 L_s, depths 0..100% in quarters. */
         public static Settings standard(int shortWindow, int samples) {
             List<String> tasks = new ArrayList<>(Tasks.longTasks());
             tasks.add("short_math");
             return new Settings(tasks, List.of(shortWindow / 2, shortWindow, 2 * shortWindow, 4 * shortWindow,
-                    8 * shortWindow, 16 * shortWindow), List.of(0.0, 0.25, 0.5, 0.75, 1.0), samples, 1234, 8, 0.8);
+                    8 * shortWindow, 16 * shortWindow), List.of(0.0, 0.25, 0.5, 0.75, 1.0), samples, samples, 1234, 8, 0.8);
+        }
+
+        /**
+         * The evaluator worker's settings: {@code eval.tasks}, {@code eval.lengths} (empty: the standard
+         * L_s/2 .. 16 L_s for {@code loop.short.window}), {@code eval.samples}, {@code eval.short.samples}, {@code eval.threshold}.
+         */
+        public static Settings from(LongpoConfig c) {
+            Settings std = standard(c.getInt("loop.short.window"), c.getInt("eval.samples"));
+            String lengths = c.get("eval.lengths", "").trim();
+            return new Settings(List.of(c.get("eval.tasks").split(",")), lengths.isEmpty() ? std.lengths()
+                    : Arrays.stream(lengths.split(",")).map(String::trim).map(Integer::valueOf).toList(), std.depths(),
+                    std.samples(), c.getInt("eval.short.samples"), std.seed(), std.batchSize(), c.getDouble("eval.threshold"));
         }
 
         /** The same settings for other tasks. */
         public Settings withTasks(List<String> other) {
-            return new Settings(other, lengths, depths, samples, seed, batchSize, threshold);
+            return new Settings(other, lengths, depths, samples, shortSamples, seed, batchSize, threshold);
         }
 
         /** The same settings at other lengths. */
         public Settings withLengths(List<Integer> other) {
-            return new Settings(tasks, other, depths, samples, seed, batchSize, threshold);
+            return new Settings(tasks, other, depths, samples, shortSamples, seed, batchSize, threshold);
         }
     }
 
@@ -107,7 +126,7 @@ public final class Evaluator {
                 }
                 Random rnd = new Random(s.seed() * 31 + task.hashCode() * 17L + length);
                 List<TaskInstance> instances = new ArrayList<>();
-                int total = perDepth ? s.samples() * s.depths().size() : s.samples();
+                int total = SHORT_TASKS.contains(task) ? s.shortSamples() : perDepth ? s.samples() * s.depths().size() : s.samples();
                 for (int i = 0; i < total; i++) {
                     double depth = s.depths().get(perDepth ? i / s.samples() : i % s.depths().size());
                     instances.add(Tasks.get(task).generate(length, depth, rnd));

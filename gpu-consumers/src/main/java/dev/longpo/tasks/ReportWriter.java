@@ -44,8 +44,12 @@ public final class ReportWriter {
 
     /** Depth rows x length columns, red (0) to green (1), with the score in each cell. */
     public static BufferedImage heatmap(Evaluator.Report r, String title) {
-        List<Integer> lengths = new ArrayList<>(r.longAverage().keySet());
-        List<Double> depths = new ArrayList<>(r.heatmap().keySet());
+        return heatmap(r.heatmap(), new ArrayList<>(r.longAverage().keySet()), title);
+    }
+
+    /** The heatmap of depth -> length -> score (from a report, or from {@code eval-results} events). */
+    public static BufferedImage heatmap(Map<Double, Map<Integer, Double>> heat, List<Integer> lengths, String title) {
+        List<Double> depths = new ArrayList<>(heat.keySet());
         int cw = 70;
         int ch = 34;
         int left = 70;
@@ -65,7 +69,7 @@ public final class ReportWriter {
             g.setColor(Color.BLACK);
             g.drawString(String.format(Locale.ROOT, "%.0f%%", depths.get(j) * 100), 20, top + j * ch + 21);
             for (int i = 0; i < lengths.size(); i++) {
-                Double v = r.heatmap().get(depths.get(j)).get(lengths.get(i));
+                Double v = heat.get(depths.get(j)).get(lengths.get(i));
                 float score = v == null || v.isNaN() ? 0f : v.floatValue();
                 g.setColor(Color.getHSBColor(score / 3f, 0.65f, 0.95f));
                 g.fillRect(left + i * cw, top + j * ch, cw - 2, ch - 2);

@@ -4,36 +4,41 @@ import dev.longpo.avro.Checkpoint;
 import dev.longpo.avro.EvalResult;
 import dev.longpo.avro.IterationEvent;
 import dev.longpo.common.KafkaClients;
-import dev.longpo.common.TopicScanner;
-import dev.longpo.events.Topic;
+import dev.longpo.common.TopicFollower;
 import dev.longpo.events.Topics;
 import dev.longpo.loop.Controller;
+import dev.longpo.model.AtomicFiles;
+import dev.longpo.model.ModelConfig;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.avro.specific.SpecificRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
  * Runs the {@link Controller} against the topics: on start it reads {@code iterations} to the end and
- * restores the decisions already published, starts iteration 1 if there are none, then follows
+ * restores the decisions already published; if there are none it announces the base model for
+ * evaluation and starts iteration 1; then it follows
  * {@code checkpoints} and {@code eval-results} from the beginning (a fresh consumer group each start,
  * so its state is always rebuilt from the topics) and publishes what it decides.
  */
 public final class ControllerWorker implements AutoCloseable {
     private final KafkaClients clients;
+    private final Controller.Settings settings;
     private final Controller controller;
     private final KafkaProducer<String, SpecificRecord> producer;
 
     public ControllerWorker(KafkaClients clients, Controller.Settings settings) {
         this.clients = clients;
+        this.settings = settings;
         this.controller = new Controller(settings);
         this.producer = clients.producer("controller-" + settings.runId(), null);
     }
@@ -42,37 +47,40 @@ public final class ControllerWorker implements AutoCloseable {
         return controller;
     }
 
-    public void run(AtomicBoolean stop, PrintStream log) {
-        var serde = clients.serde(Topics.ITERATIONS);
+    public void run(AtomicBoolean stop, PrintStream log) throws IOException {
         List<IterationEvent> published = new ArrayList<>();
-        TopicScanner.scan(clients, Topics.ITERATIONS.name(), Duration.ofMinutes(1), r -> {
-            try {
-                published.add(serde.deserialize(r.topic(), r.value()));
-            } catch (RuntimeException e) {
-                log.println("controller: skipping an undecodable iterations record at offset " + r.offset());
-            }
-        });
+        try (TopicFollower past = new TopicFollower(clients, List.of(Topics.ITERATIONS), log)) {
+            past.readToEnd(Duration.ofMinutes(1)).forEach(e -> published.add((IterationEvent) e));
+        }
         controller.restore(published);
-        publish(controller.start(), log);
-        Map<String, Topic<? extends SpecificRecord>> inputs = Map.of(Topics.CHECKPOINTS.name(), Topics.CHECKPOINTS,
-                Topics.EVAL_RESULTS.name(), Topics.EVAL_RESULTS);
-        try (KafkaConsumer<byte[], byte[]> c = clients.rawConsumer("controller-" + UUID.randomUUID(), "controller")) {
-            c.subscribe(List.copyOf(inputs.keySet()));
+        List<IterationEvent> first = controller.start();
+        if (!first.isEmpty()) {
+            announceBase(log);
+        }
+        publish(first, log);
+        try (TopicFollower inputs = new TopicFollower(clients, List.of(Topics.CHECKPOINTS, Topics.EVAL_RESULTS), log)) {
             while (!stop.get() && !controller.stopped()) {
-                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(500))) {
-                    Object event;
-                    try {
-                        event = clients.serde(inputs.get(r.topic())).deserialize(r.topic(), r.value());
-                    } catch (RuntimeException e) {
-                        log.println("controller: skipping an undecodable " + r.topic() + " record: " + e.getMessage());
-                        continue;
-                    }
-                    if (event instanceof Checkpoint || event instanceof EvalResult) {
-                        publish(controller.on(event), log);
-                    }
+                for (SpecificRecord event : inputs.poll(Duration.ofMillis(500))) {
+                    publish(controller.on(event), log);
                 }
             }
         }
+    }
+
+    /**
+     * A fresh run announces its base model (pi_S) as step 0 of iteration 0 on {@code checkpoints}, so the
+     * evaluator scores it with the same suite as every checkpoint and the gate has pi_S's short score.
+     */
+    private void announceBase(PrintStream log) throws IOException {
+        Controller.Settings s = settings;
+        Path dir = Path.of(URI.create(s.baseUri()));
+        Path weights = dir.resolve("model.safetensors");
+        ModelConfig mc = ModelConfig.read(dir.resolve("config.json"));
+        producer.send(new ProducerRecord<>(Topics.CHECKPOINTS.name(), s.runId(), Checkpoint.newBuilder().setRunId(s.runId())
+                .setModelVersion(s.baseVersion()).setUri(s.baseUri()).setSha256(AtomicFiles.sha256(weights))
+                .setSizeBytes(Files.size(weights)).setStep(0).setIteration(0).setTheta(s.theta0())
+                .setMaxLength(mc.maxPositionEmbeddings()).setCreatedAt(Instant.now()).build()));
+        log.printf("controller: announced base model %s for evaluation%n", s.baseVersion());
     }
 
     private void publish(List<IterationEvent> decisions, PrintStream log) {

@@ -28,7 +28,7 @@ public final class EvaluatorWorker extends TransactionalWorker<Checkpoint> {
     private final Device device;
 
     public EvaluatorWorker(KafkaClients clients, String instanceId, Evaluator.Settings settings, Device device) {
-        super(clients, Topics.CHECKPOINTS, "longpo-eval", instanceId, "eval", 1);
+        super(clients, Topics.CHECKPOINTS, instanceId, "eval", 1);
         this.settings = settings;
         this.device = device;
     }

@@ -30,7 +30,7 @@ public final class InstructionGenerator extends TransactionalWorker<InstructionR
 
     public InstructionGenerator(KafkaClients clients, ModelSlot slot, String instanceId, int batch, int poolSize,
                                 int maxNewTokens) {
-        super(clients, Topics.INSTRUCTION_REQUESTS, "longpo-instruct", instanceId, "instruct", batch);
+        super(clients, Topics.INSTRUCTION_REQUESTS, instanceId, "instruct", batch);
         this.slot = slot;
         this.poolSize = poolSize;
         this.maxNewTokens = maxNewTokens;

@@ -21,7 +21,9 @@ import org.apache.kafka.common.TopicPartition;
 /**
  * The model a generator serves, and the version it is. It follows the controller: a START event of
  * its run that names another model version and a checkpoint is loaded (after its SHA-256 is checked)
- * and swapped in between batches, so no batch mixes two models.
+ * and swapped in between batches, so no batch mixes two models. The promoted checkpoint records the
+ * enlarged base it was trained at; the slot sets the iteration's theta0 instead, since generators
+ * read short chunks (within the original window, as the spec keeps them) at the base of pi_S.
  */
 public final class ModelSlot implements AutoCloseable {
     private final KafkaClients clients;
@@ -75,6 +77,7 @@ public final class ModelSlot implements AutoCloseable {
                     + latest.getCheckpointSha256());
         }
         ModelStore.Loaded next = ModelStore.load(dir, device);
+        next.model().setRopeTheta(latest.getTheta0());
         current.close();
         current = next;
         version = latest.getModelVersion();

@@ -27,7 +27,7 @@ public final class ResponseGenerator extends TransactionalWorker<GenerationReque
 
     public ResponseGenerator(KafkaClients clients, ModelSlot slot, String instanceId, int batch, int maxNewTokens,
                              boolean longReference) {
-        super(clients, Topics.GENERATION_REQUESTS, "longpo-respond", instanceId, "respond", batch);
+        super(clients, Topics.GENERATION_REQUESTS, instanceId, "respond", batch);
         this.slot = slot;
         this.maxNewTokens = maxNewTokens;
         this.longReference = longReference;

@@ -13,6 +13,7 @@ import dev.longpo.avro.Turn;
 import dev.longpo.common.DeadLetters;
 import dev.longpo.common.Decoder;
 import dev.longpo.common.KafkaClients;
+import dev.longpo.common.LongpoConfig;
 import dev.longpo.events.Topics;
 import dev.longpo.model.AdamW;
 import dev.longpo.model.ChatFormat;
@@ -60,6 +61,15 @@ public final class Trainer implements AutoCloseable {
     public record Settings(String runId, Path checkpointRoot, Objective objective, Objective.Hyper hyper,
                            AdamW.Settings optimizer, int accumulate, int checkpointEvery, Duration idleCheckpoint,
                            int maxStaleness) {
+        /** The {@code trainer.*} settings of run {@code run.id}. */
+        public static Settings from(LongpoConfig c) {
+            return new Settings(c.get("run.id"), c.getPath("trainer.checkpoint.dir"), Objective.parse(c.get("trainer.objective")),
+                    new Objective.Hyper(c.getDouble("trainer.beta"), c.getDouble("trainer.lambda")),
+                    new AdamW.Settings(c.getDouble("trainer.lr"), 0.9, 0.95, 1e-8, 0.0, c.getDouble("trainer.clip"),
+                            c.getLong("trainer.warmup.steps"), c.getLong("trainer.total.steps"), 0.1),
+                    c.getInt("trainer.accumulate"), c.getInt("trainer.checkpoint.every"),
+                    c.getDuration("trainer.idle.checkpoint.ms"), c.getInt("trainer.max.staleness"));
+        }
     }
 
     private final KafkaClients clients;

@@ -41,16 +41,16 @@ public abstract class TransactionalWorker<I extends SpecificRecord> implements A
     private final AtomicLong deadLettered = new AtomicLong();
     private volatile boolean ready;
 
-    protected TransactionalWorker(KafkaClients clients, Topic<I> input, String group, String instanceId, String stage,
-                                  int maxBatch) {
+    protected TransactionalWorker(KafkaClients clients, Topic<I> input, String instanceId, String stage, int maxBatch) {
         this.clients = clients;
         this.input = input;
         this.stage = stage;
         Map<String, String> overrides = new HashMap<>();
         overrides.put("consumer.max.poll.records", String.valueOf(maxBatch));
         KafkaClients c = new KafkaClients(clients.config().with(overrides));
+        String group = clients.config().get("pipeline.app.prefix") + "-" + stage;
         this.consumer = c.rawConsumer(group, instanceId);
-        this.producer = c.producer(instanceId, "longpo-" + stage + "-" + instanceId);
+        this.producer = c.producer(instanceId, group + "-" + instanceId);
         this.decoder = new Decoder<>(clients, input, stage);
         producer.initTransactions();
     }

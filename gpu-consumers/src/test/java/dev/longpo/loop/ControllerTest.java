@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 /** The controller over recorded event sequences. */
 class ControllerTest {
     static Controller.Settings settings(boolean best) {
-        return new Controller.Settings("run", 256, 2, 10, 2, 2, 1e4, 32, 0.05, best, "short_math", "pi_S", "file:///pis");
+        return new Controller.Settings("run", 256, 2, List.of(10), 2, 2, 1e4, 32, 0.05, best, "short_math", "pi_S", "file:///pis");
     }
 
     static Checkpoint ckpt(String version, int iteration, long step) {
@@ -62,6 +62,28 @@ class ControllerTest {
         assertEquals("file:///c/run-step-6", next.getCheckpointUri());
         assertEquals("sha-run-step-6", next.getCheckpointSha256());
         assertTrue(next.getTheta1() > d.get(0).getTheta1());
+        assertEquals(1e4, next.getTheta0(), 1e-9, "short chunks stay within L_s and are read at pi_S's base");
+    }
+
+    @Test
+    void eachIterationHasItsOwnBudgetCountedFromItsFirstStep() {
+        Controller c = new Controller(new Controller.Settings("run", 256, 2, List.of(10, 4), 2, 2, 1e4, 32, 0.05, false,
+                "short_math", "pi_S", "file:///pis"));
+        c.start();
+        c.on(eval("pi_S", "short_math", 128, 0.5));
+        c.on(ckpt("run-step-5", 1, 5));
+        c.on(eval("run-step-5", "niah_single", 2048, 0.3));
+        List<IterationEvent> d = c.on(eval("run-step-5", "short_math", 128, 0.5));
+        assertEquals(4, d.get(1).getSampleBudget(), "iteration 2 announces its own budget");
+        assertEquals(List.of(), c.on(ckpt("run-step-6", 2, 6)), "2 samples of iteration 2 < its budget 4");
+        c.on(eval("run-step-6", "niah_single", 4096, 0.2));
+        assertEquals(List.of(), c.on(eval("run-step-6", "short_math", 128, 0.5)));
+        c.on(ckpt("run-step-7", 2, 7));
+        c.on(eval("run-step-7", "niah_single", 4096, 0.2));
+        d = c.on(eval("run-step-7", "short_math", 128, 0.5));
+        assertEquals(List.of(IterationEventType.PROMOTE, IterationEventType.STOP), d.stream().map(IterationEvent::getType).toList());
+        assertEquals("run-step-7", d.get(0).getModelVersion());
+        assertTrue(d.get(1).getReason().contains("maximum of 2 iterations"), d.get(1).getReason());
     }
 
     @Test

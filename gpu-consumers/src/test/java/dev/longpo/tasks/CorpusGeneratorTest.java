@@ -28,8 +28,8 @@ class CorpusGeneratorTest {
         assertEquals(paragraphs.length, chunks.size(), "each paragraph is one chunk of the short window");
         Path a = dir.resolve("a.jsonl");
         Path b = dir.resolve("b.jsonl");
-        CorpusGenerator.write(a, 5, 500, 1500, 240, 3);
-        CorpusGenerator.write(b, 5, 500, 1500, 240, 3);
+        CorpusGenerator.write(a, "demo", 5, 500, 1500, 240, 3);
+        CorpusGenerator.write(b, "demo", 5, 500, 1500, 240, 3);
         assertEquals(Files.readString(a), Files.readString(b), "deterministic for a seed");
         assertEquals(5, Files.readAllLines(a).size());
     }

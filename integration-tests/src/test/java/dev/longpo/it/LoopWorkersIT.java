@@ -78,7 +78,7 @@ class LoopWorkersIT {
             }
         }
         Evaluator.Settings es = new Evaluator.Settings(List.of("niah_single", "short_math"), List.of(64, 128),
-                List.of(0.5), 2, 1, 4, 0.8);
+                List.of(0.5), 2, 2, 1, 4, 0.8);
         AtomicBoolean stop = new AtomicBoolean();
         try (EvaluatorWorker w = new EvaluatorWorker(clients, run, es, Device.cpu())) {
             Thread t = background(stop, s -> w.run(s, new PrintStream(PrintStream.nullOutputStream())));
@@ -99,8 +99,12 @@ class LoopWorkersIT {
     void theControllerPromotesOnScoresAndARestartDoesNotDecideAgain() throws Exception {
         KafkaClients clients = RealStack.get().clients();
         String run = "ctl-" + UUID.randomUUID().toString().substring(0, 8);
-        Controller.Settings cs = new Controller.Settings(run, 256, 3, 4, 1, 2, 1e4, 32, 0.1, false, "short_math", "pi_S",
-                "file:///pis");
+        Path base = dir.resolve("pi_S");
+        try (LlamaModel m = LlamaModel.random(ModelConfig.mini(2, 32, 4, 2, 48, 10_000, 4096), Device.cpu(), 5)) {
+            ModelStore.save(m, base, Map.of());
+        }
+        Controller.Settings cs = new Controller.Settings(run, 256, 3, List.of(4), 1, 2, 1e4, 32, 0.1, false, "short_math", "pi_S",
+                base.toUri().toString());
         AtomicBoolean stop = new AtomicBoolean();
         try (ControllerWorker w = new ControllerWorker(clients, cs)) {
             Thread t = background(stop, s -> w.run(s, new PrintStream(PrintStream.nullOutputStream())));
@@ -132,6 +136,10 @@ class LoopWorkersIT {
             assertEquals(3, again.controller().decisions().size());
         }
         assertEquals(3, decisions(clients, run).size(), "a restarted controller publishes nothing twice");
+        List<Checkpoint> announced = TopicReader.readAll(clients, Topics.CHECKPOINTS).stream().map(ConsumerRecord::value)
+                .filter(c -> c.getRunId().equals(run) && c.getStep() == 0).toList();
+        assertEquals(1, announced.size(), "the base model is announced for evaluation once");
+        assertEquals("pi_S", announced.get(0).getModelVersion());
     }
 
     private static EvalResult eval(String version, String task, int length, double score) {

@@ -1,0 +1,77 @@
+package dev.longpo.common;
+
+import dev.longpo.events.Topic;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * Follows a set of topics from their beginning, without a consumer group, and decodes each committed
+ * record with its topic's serde: the read side of the loop's event topics, for the controller (which
+ * rebuilds its state from them), the monitor and the demo. An undecodable record is reported once and
+ * skipped; it never stops the view.
+ */
+public final class TopicFollower implements AutoCloseable {
+    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final Map<String, Topic<? extends SpecificRecord>> topics = new HashMap<>();
+    private final KafkaClients clients;
+    private final PrintStream log;
+    private final List<TopicPartition> parts = new ArrayList<>();
+
+    public TopicFollower(KafkaClients clients, List<Topic<? extends SpecificRecord>> follow, PrintStream log) {
+        this.clients = clients;
+        this.log = log;
+        this.consumer = clients.rawConsumer("follow-" + UUID.randomUUID(), "longpo-follow");
+        for (Topic<? extends SpecificRecord> t : follow) {
+            topics.put(t.name(), t);
+            consumer.partitionsFor(t.name()).forEach(p -> parts.add(new TopicPartition(p.topic(), p.partition())));
+        }
+        consumer.assign(parts);
+        consumer.seekToBeginning(parts);
+    }
+
+    /** The events that arrived within {@code timeout}, in partition order. */
+    public List<SpecificRecord> poll(Duration timeout) {
+        List<SpecificRecord> out = new ArrayList<>();
+        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(timeout)) {
+            try {
+                out.add(clients.serde(topics.get(r.topic())).deserialize(r.topic(), r.value()));
+            } catch (RuntimeException e) {
+                log.printf("skipping an undecodable %s record at offset %d: %s%n", r.topic(), r.offset(), e.getMessage());
+            }
+        }
+        return out;
+    }
+
+    /** True once every partition has been read to the end it had when this call started. */
+    public boolean caughtUp() {
+        Map<TopicPartition, Long> end = consumer.endOffsets(parts);
+        return parts.stream().allMatch(p -> consumer.position(p) >= end.get(p));
+    }
+
+    /** Everything up to the current ends of the topics. */
+    public List<SpecificRecord> readToEnd(Duration timeout) {
+        List<SpecificRecord> out = new ArrayList<>();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!caughtUp()) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("timed out reading " + topics.keySet() + " to their end");
+            }
+            out.addAll(poll(Duration.ofMillis(200)));
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        consumer.close(Duration.ofSeconds(5));
+    }
+}
