@@ -1,71 +1,209 @@
 package dev.longpo.cli;
 
+import dev.longpo.avro.Checkpoint;
+import dev.longpo.avro.IterationEvent;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.common.LongpoConfig;
+import dev.longpo.common.TopicFollower;
 import dev.longpo.deploy.EmbeddedStack;
 import dev.longpo.events.Topics;
 import dev.longpo.producers.Ingestor;
-import dev.longpo.common.TopicScanner;
+import dev.longpo.tasks.CorpusGenerator;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
+import org.apache.avro.specific.SpecificRecord;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * {@code longpo demo}: the README's main job. Starts the embedded stack (unless one is running),
- * ingests the bundled corpus, and prints what landed on each topic.
+ * {@code longpo demo}: the README's main job. Starts a fresh embedded stack, writes and ingests a
+ * generated corpus sized to each iteration's sample budget, runs the whole loop (the stream
+ * processors and one worker of every role, see {@link LoopRunner}) from pi_S until the controller
+ * stops, showing progress from the event topics, and ends with the before/after table and the plots.
+ * Settings come from the {@code demo} profile ({@code demo-quick} with {@code --quick}) under
+ * anything the user sets. Ctrl-C stops the workers and the stack cleanly.
  */
-@Command(name = "demo", description = "Start the embedded stack, ingest the sample corpus and report the topics.")
+@Command(name = "demo", description = "Run the self-evolution demo end to end on the embedded stack and print the before/after table.")
 final class DemoCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;
 
-    @Option(names = "--corpus", description = "corpus to ingest (default: examples/corpus)")
-    Path corpus;
+    @Option(names = "--quick", description = "one short iteration (about 3 minutes) instead of the full demo")
+    boolean quick;
 
-    @Option(names = "--keep", description = "leave the stack running afterwards")
+    @Option(names = "--keep", description = "leave the stack running afterwards (for longpo monitor, status, down)")
     boolean keep;
+
+    @Option(names = "--model", description = "the base model pi_S (default: models/pi-s)")
+    Path model;
+
+    @Option(names = "--out", description = "folder for the corpus, worker log, table and plots (default: .longpo/demo/<run>)")
+    Path out;
 
     @Override
     public Integer call() throws Exception {
-        LongpoConfig config = options.load();
+        LongpoConfig base = options.load(quick ? List.of("demo", "demo-quick") : List.of("demo"));
+        String run = options.overrides.containsKey("run.id") ? base.get("run.id")
+                : "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+        LongpoConfig config = base.with(Map.of("run.id", run, "pipeline.app.prefix", run));
+        Path pis = model != null ? model : LongpoConfig.home().resolve("models/pi-s");
+        Path dir = out != null ? out : config.getPath("demo.dir").resolve(run);
+        Files.createDirectories(dir);
+        AtomicBoolean interrupted = new AtomicBoolean();
+        CountDownLatch done = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            interrupted.set(true);
+            try {
+                done.await(3, TimeUnit.MINUTES);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        Runtime.getRuntime().addShutdownHook(hook);
+        long t0 = System.nanoTime();
         EmbeddedStack stack = new EmbeddedStack(config);
-        boolean started = false;
-        if (!stack.status().running()) {
-            System.out.println("starting the embedded stack (Kafka KRaft broker + Apicurio registry) ...");
+        if (stack.status().running()) {
+            throw new IllegalStateException("an embedded stack is already running; the demo starts its own on empty "
+                    + "topics: run 'longpo down' first");
+        }
+        try (PrintStream log = new PrintStream(Files.newOutputStream(dir.resolve("workers.log")), true)) {
+            System.out.printf("run %s: pi_S = %s; output in %s%n", run, pis, dir);
+            System.out.println("starting a fresh embedded stack (Kafka KRaft broker + Apicurio registry) ...");
+            wipe(stack.dir());
             stack.up();
-            started = true;
-        }
-        try {
-            KafkaClients clients = new KafkaClients(stack.clientConfig());
-            Path in = corpus != null ? corpus : LongpoConfig.home().resolve("examples/corpus");
-            Ingestor.Report r;
-            try (Ingestor ingestor = new Ingestor(clients, System.err)) {
-                r = ingestor.ingest(List.of(in));
+            try {
+                return runLoop(config, stack, pis, dir, log, interrupted, t0);
+            } finally {
+                if (!keep) {
+                    stack.down();
+                    System.out.println("stack stopped (--keep leaves it running)");
+                } else {
+                    System.out.println("stack left running: 'longpo monitor --once' shows this run, 'longpo down' stops it");
+                }
             }
-            System.out.printf("ingested %d documents into %d chunks (%.1f docs/s); %d rejected%n", r.documents(),
-                    r.chunks(), r.docsPerSecond(), r.rejected().size());
-            System.out.println("committed records per topic:");
-            counts(clients).forEach((t, n) -> System.out.printf("  %-22s %8d%n", t, n));
         } finally {
-            if (started && !keep) {
-                stack.down();
-                System.out.println("stack stopped (use --keep to leave it running)");
+            done.countDown();
+            if (!interrupted.get()) {
+                Runtime.getRuntime().removeShutdownHook(hook);
             }
         }
-        return 0;
     }
 
-    static Map<String, Long> counts(KafkaClients clients) {
-        Map<String, Long> out = new LinkedHashMap<>();
-        for (var t : Topics.all()) {
-            out.put(t.name(), TopicScanner.scan(clients, t.name(), Duration.ofSeconds(60), r -> { }));
+    private int runLoop(LongpoConfig config, EmbeddedStack stack, Path pis, Path dir, PrintStream log,
+                        AtomicBoolean interrupted, long t0) throws Exception {
+        LongpoConfig cc = stack.clientConfig();
+        KafkaClients clients = new KafkaClients(cc);
+        List<Path> files = writeCorpus(cc, dir.resolve("corpus"));
+        Ingestor.Report r;
+        try (Ingestor ingestor = new Ingestor(clients, log)) {
+            r = ingestor.ingest(files);
         }
-        return out;
+        System.out.printf("ingested %d documents (%d chunks) for %d iteration(s); %d rejected%n", r.documents(),
+                r.chunks(), files.size(), r.rejected().size());
+        LoopState state = new LoopState(config.get("run.id"), config.get("loop.short.task"),
+                config.getDouble("eval.threshold"));
+        Duration every = config.getDuration("demo.progress.ms");
+        long deadline = t0 + TimeUnit.MINUTES.toNanos(config.getLong("demo.timeout.minutes"));
+        String outcome;
+        try (LoopRunner runner = new LoopRunner(cc, pis, log);
+             TopicFollower events = new TopicFollower(clients, List.of(Topics.ITERATIONS, Topics.CHECKPOINTS,
+                     Topics.TRAINING_METRICS, Topics.EVAL_RESULTS), log)) {
+            System.out.println("starting the stream processors and the workers (their log: " + dir.resolve("workers.log") + ")");
+            runner.start();
+            long nextStatus = System.nanoTime();
+            while (true) {
+                for (SpecificRecord e : events.poll(Duration.ofMillis(500))) {
+                    state.accept(e);
+                    report(e, config.get("run.id"), t0);
+                }
+                if (state.stopped()) {
+                    outcome = null;
+                    break;
+                }
+                if (runner.failure().isPresent() || interrupted.get() || System.nanoTime() > deadline) {
+                    outcome = runner.failure().orElse(interrupted.get() ? "interrupted"
+                            : "timed out after " + config.getLong("demo.timeout.minutes") + " minutes (demo.timeout.minutes)");
+                    break;
+                }
+                if (System.nanoTime() >= nextStatus) {
+                    System.out.printf("[%s] %s%n", elapsed(t0), state.statusLine());
+                    nextStatus = System.nanoTime() + every.toNanos();
+                }
+            }
+            System.out.println("stopping the workers ...");
+        }
+        String table = state.table(state.rows());
+        Files.writeString(dir.resolve("table.txt"), table);
+        Files.writeString(dir.resolve("monitor.txt"), state.view());
+        List<Path> plots = Plots.write(state, dir.resolve("plots"));
+        System.out.println();
+        System.out.println(outcome == null ? "before/after (run " + state.run() + "):" : "partial results (" + outcome + "):");
+        System.out.print(table);
+        System.out.printf("%nplots: %s (%d files); table: %s; elapsed %s%n", dir.resolve("plots"), plots.size(),
+                dir.resolve("table.txt"), elapsed(t0));
+        return outcome == null ? 0 : interrupted.get() ? 130 : 1;
+    }
+
+    /** One JSONL file per iteration: documents just under its target length, 1.25 per sample of its budget. */
+    static List<Path> writeCorpus(LongpoConfig c, Path dir) throws IOException {
+        int ls = c.getInt("loop.short.window");
+        List<Integer> budgets = List.of(c.get("loop.sample.budget").split(",")).stream().map(String::trim)
+                .map(Integer::valueOf).toList();
+        List<Path> files = new ArrayList<>();
+        for (int k = 1; k <= c.getInt("loop.max.iterations"); k++) {
+            int target = ls << (k + 2);
+            int docs = (int) Math.ceil(budgets.get(Math.min(k, budgets.size()) - 1) * c.getDouble("demo.docs.per.sample"));
+            Path f = dir.resolve("iteration-" + k + ".jsonl");
+            CorpusGenerator.write(f, "demo-i" + k, docs, (int) (target * 0.85), target - 64, c.getInt("demo.fact.every"),
+                    c.getLong("demo.seed") + k);
+            files.add(f);
+        }
+        return files;
+    }
+
+    private static void report(SpecificRecord e, String run, long t0) {
+        if (e instanceof IterationEvent it && it.getRunId().equals(run)) {
+            System.out.printf("[%s] controller: %s iteration %d (target %d tokens, theta %.0f, budget %d samples): %s%n",
+                    elapsed(t0), it.getType(), it.getIteration(), it.getTargetLength(), it.getTheta1(), it.getSampleBudget(),
+                    it.getReason());
+        } else if (e instanceof Checkpoint c && c.getRunId().equals(run)) {
+            System.out.printf("[%s] checkpoint %s (iteration %d, step %d) announced; the evaluator picks it up%n",
+                    elapsed(t0), c.getModelVersion(), c.getIteration(), c.getStep());
+        }
+    }
+
+    private static String elapsed(long t0) {
+        long s = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0);
+        return String.format(Locale.ROOT, "%2d:%02d", s / 60, s % 60);
+    }
+
+    /** Empties the stack folder (broker data of an earlier demo) so the demo starts on empty topics. */
+    private static void wipe(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                if (!p.equals(dir)) {
+                    Files.delete(p);
+                }
+            }
+        }
     }
 }

@@ -1,0 +1,87 @@
+package dev.longpo.cli;
+
+import dev.longpo.common.KafkaClients;
+import dev.longpo.common.LongpoConfig;
+import dev.longpo.common.TopicFollower;
+import dev.longpo.events.Topics;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.avro.specific.SpecificRecord;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code longpo monitor}: a plain consumer of {@code iterations}, {@code checkpoints},
+ * {@code training-metrics} and {@code eval-results} (from the beginning, no consumer group, so it
+ * never disturbs the pipeline) that shows a run live: its decisions, the training trend and the
+ * latest evaluation per length, and writes the plots as PNG.
+ */
+@Command(name = "monitor", description = "Follow a self-evolution run live from its topics; optionally write PNG plots.")
+final class MonitorCommand implements Callable<Integer> {
+    @Mixin
+    ConfigOptions options;
+
+    @Option(names = "--run", description = "run id to show (default: the newest run on the iterations topic)")
+    String run;
+
+    @Option(names = "--plots", description = "write rewards.png, accuracy.png, losses.png and a heatmap per evaluated checkpoint here")
+    Path plots;
+
+    @Option(names = "--every", defaultValue = "5", description = "seconds between refreshes (default: ${DEFAULT-VALUE})")
+    int every;
+
+    @Option(names = "--once", description = "read the topics to their current end, print the view, write the plots and exit")
+    boolean once;
+
+    @Option(names = "--until-stopped", description = "exit when the run's controller publishes STOP")
+    boolean untilStopped;
+
+    @Override
+    public Integer call() throws Exception {
+        LongpoConfig config = options.load();
+        KafkaClients clients = new KafkaClients(config);
+        LoopState state = new LoopState(run, config.get("loop.short.task"), config.getDouble("eval.threshold"));
+        AtomicBoolean stop = new AtomicBoolean();
+        CountDownLatch done = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            stop.set(true);
+            try {
+                done.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        boolean tty = System.console() != null;
+        try (TopicFollower events = new TopicFollower(clients, List.of(Topics.ITERATIONS, Topics.CHECKPOINTS,
+                Topics.TRAINING_METRICS, Topics.EVAL_RESULTS), System.err)) {
+            events.readToEnd(Duration.ofMinutes(2)).forEach(state::accept);
+            while (true) {
+                System.out.print(tty && !once ? "\033[H\033[2J" + state.view() : state.view() + "\n");
+                if (plots != null) {
+                    Plots.write(state, plots);
+                }
+                if (once || stop.get() || (untilStopped && state.stopped())) {
+                    break;
+                }
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(every);
+                while (System.nanoTime() < until && !stop.get()) {
+                    for (SpecificRecord e : events.poll(Duration.ofMillis(500))) {
+                        state.accept(e);
+                    }
+                }
+            }
+        } finally {
+            done.countDown();
+        }
+        if (plots != null) {
+            System.out.println("plots written to " + plots);
+        }
+        return 0;
+    }
+}
