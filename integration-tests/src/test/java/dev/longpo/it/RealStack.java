@@ -16,15 +16,17 @@ import org.apache.kafka.common.test.TestKitNodes;
 
 /**
  * One real Kafka broker (in-process KRaft, {@code KafkaClusterTestKit}) and one real Apicurio Registry
- * (child JVM) shared by every integration test of this JVM, started on first use and stopped at exit.
+ * (child JVM) shared by every integration test of this JVM, started on first use and stopped at exit;
+ * a test that needs topics no other test writes (a whole run of the loop) takes an {@link #isolated()} one.
  */
-final class RealStack {
+final class RealStack implements AutoCloseable {
     private static RealStack instance;
 
     final KafkaClusterTestKit cluster;
     final int registryPort;
     final long registryPid;
     final Path dir;
+    private boolean closed;
 
     private RealStack() throws Exception {
         dir = Files.createTempDirectory("longpo-it-");
@@ -42,7 +44,7 @@ final class RealStack {
         registryPort = freePort();
         Path home = Path.of(System.getProperty("longpo.registry.home", "target/apicurio"));
         registryPid = RegistryServer.startAndWait(dir, home, registryPort, "384m", Duration.ofSeconds(120));
-        Runtime.getRuntime().addShutdownHook(new Thread(this::stop));
+        Runtime.getRuntime().addShutdownHook(new Thread(this::close));
         TopicAdmin.ensureAll(new KafkaClients(config()));
     }
 
@@ -67,7 +69,17 @@ final class RealStack {
         return "http://127.0.0.1:" + registryPort + "/apis/registry/v2";
     }
 
-    private void stop() {
+    /** A stack of its own, for a test that needs empty topics; close it when done. */
+    static RealStack isolated() throws Exception {
+        return new RealStack();
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         RegistryServer.stop(registryPid, dir);
         try {
             cluster.close();

@@ -1,0 +1,132 @@
+package dev.longpo.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.longpo.avro.Checkpoint;
+import dev.longpo.avro.EvalResult;
+import dev.longpo.avro.IterationEvent;
+import dev.longpo.avro.IterationEventType;
+import dev.longpo.avro.TrainingMetrics;
+import dev.longpo.cli.LoopRunner;
+import dev.longpo.common.KafkaClients;
+import dev.longpo.common.LongpoConfig;
+import dev.longpo.common.TopicScanner;
+import dev.longpo.events.Topics;
+import dev.longpo.producers.Ingestor;
+import dev.longpo.tasks.CorpusGenerator;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The whole loop on a real broker and registry of its own: the committed pi_S, a tiny configuration
+ * (L_s = 128, so iteration 1 trains at 1024 tokens and iteration 2 at 2048; budgets of 4 and 2
+ * samples), the four stream processors and every worker. The run must promote iteration 1's model,
+ * start iteration 2 from it, promote again and stop, with evaluation results for pi_S and for each
+ * promoted model, and the trainer must have applied each sample once.
+ */
+class SelfEvolutionIT {
+    @TempDir
+    Path dir;
+
+    @Test
+    void theLoopReachesAPromotedSecondIteration() throws Exception {
+        try (RealStack stack = RealStack.isolated()) {
+            String run = "loop-it";
+            Map<String, String> tiny = new HashMap<>();
+            tiny.put("run.id", run);
+            tiny.put("pipeline.app.prefix", run);
+            tiny.put("pipeline.punctuate.ms", "200");
+            tiny.put("streams.commit.interval.ms", "100");
+            tiny.put("ingest.max.chunk.tokens", "128");
+            tiny.put("loop.short.window", "128");
+            tiny.put("loop.max.iterations", "2");
+            tiny.put("loop.sample.budget", "4,2");
+            tiny.put("loop.short.margin", "1.0");
+            tiny.put("trainer.checkpoint.dir", dir.resolve("checkpoints").toString());
+            tiny.put("trainer.checkpoint.every", "2");
+            tiny.put("trainer.idle.checkpoint.ms", "600000");
+            tiny.put("grouping.timeout.ms", "3000");
+            tiny.put("eval.tasks", "niah_single,short_math");
+            tiny.put("eval.lengths", "128,1024,2048");
+            tiny.put("eval.samples", "1");
+            tiny.put("eval.short.samples", "4");
+            tiny.put("worker.status.ms", "600000");
+            LongpoConfig config = stack.config().with(tiny);
+            KafkaClients clients = new KafkaClients(config);
+            Path c1 = dir.resolve("iteration-1.jsonl");
+            Path c2 = dir.resolve("iteration-2.jsonl");
+            CorpusGenerator.write(c1, "it-i1", 8, 800, 960, 120, 1);
+            CorpusGenerator.write(c2, "it-i2", 6, 1700, 1980, 120, 2);
+            PrintStream log = new PrintStream(Files.newOutputStream(Path.of("target", "self-evolution-it.log")), true);
+            try (Ingestor ingestor = new Ingestor(clients, log)) {
+                assertFalse(ingestor.ingest(List.of(c1, c2)).anyRejected());
+            }
+            try (LoopRunner runner = new LoopRunner(config, Path.of("..", "models", "pi-s"), log)) {
+                runner.start();
+                long deadline = System.nanoTime() + 10L * 60 * 1_000_000_000L;
+                while (!stopped(clients, run) && runner.failure().isEmpty() && System.nanoTime() < deadline) {
+                    Thread.sleep(2000);
+                }
+                assertEquals(java.util.Optional.empty(), runner.failure());
+            }
+            List<IterationEvent> d = TopicReader.readAll(clients, Topics.ITERATIONS).stream().map(ConsumerRecord::value)
+                    .filter(e -> e.getRunId().equals(run)).toList();
+            assertEquals(List.of(IterationEventType.START, IterationEventType.PROMOTE, IterationEventType.START,
+                    IterationEventType.PROMOTE, IterationEventType.STOP), d.stream().map(IterationEvent::getType).toList(),
+                    () -> d + "\n" + diagnostics(clients));
+            IterationEvent promoted1 = d.get(1);
+            IterationEvent start2 = d.get(2);
+            assertEquals(promoted1.getModelVersion(), start2.getModelVersion(), "iteration 2 starts from the promoted model");
+            assertEquals(promoted1.getCheckpointUri(), start2.getCheckpointUri());
+            assertEquals(1024, promoted1.getTargetLength());
+            assertEquals(2048, start2.getTargetLength());
+            assertTrue(start2.getTheta1() > promoted1.getTheta1(), "a longer target gets a larger RoPE base");
+
+            Map<String, Set<String>> evaluated = TopicReader.readAll(clients, Topics.EVAL_RESULTS).stream()
+                    .map(ConsumerRecord::value).filter(e -> e.getDepth() == null).collect(Collectors.groupingBy(
+                            EvalResult::getModelVersion, Collectors.mapping(e -> e.getTask() + "@" + e.getLength(),
+                                    Collectors.toSet())));
+            Set<String> full = Set.of("niah_single@128", "niah_single@1024", "niah_single@2048", "short_math@128");
+            assertEquals(full, evaluated.get("pi_S"), "pi_S is evaluated by the same suite");
+            assertEquals(full, evaluated.get(promoted1.getModelVersion()));
+            assertEquals(full, evaluated.get(d.get(3).getModelVersion()));
+
+            List<Checkpoint> checkpoints = TopicReader.readAll(clients, Topics.CHECKPOINTS).stream()
+                    .map(ConsumerRecord::value).toList();
+            assertTrue(checkpoints.stream().anyMatch(c -> c.getIteration() == 2 && c.getStep() >= 6), checkpoints.toString());
+            List<String> applied = TopicReader.readAll(clients, Topics.TRAINING_METRICS).stream().map(ConsumerRecord::value)
+                    .flatMap(m -> m.getSampleIds().stream()).toList();
+            assertEquals(applied.size(), Set.copyOf(applied).size(), "no sample is applied twice");
+            assertTrue(TopicReader.readAll(clients, Topics.TRAINING_METRICS).stream().map(ConsumerRecord::value)
+                    .mapToDouble(TrainingMetrics::getLoss).allMatch(Double::isFinite));
+        }
+    }
+
+    /** Records per topic and the dead letters' reasons: what to look at when the loop did not finish. */
+    private static String diagnostics(KafkaClients clients) {
+        StringBuilder sb = new StringBuilder("records per topic:");
+        for (var t : Topics.all()) {
+            sb.append(' ').append(t.name()).append('=').append(TopicScanner.scan(clients, t.name(), Duration.ofSeconds(30), r -> { }));
+        }
+        TopicReader.readAll(clients, Topics.DEAD_LETTER).forEach(r -> sb.append("\ndead letter (").append(r.value().getStage())
+                .append("): ").append(r.value().getReason()));
+        return sb.toString();
+    }
+
+    private static boolean stopped(KafkaClients clients, String run) {
+        return TopicReader.readAll(clients, Topics.ITERATIONS).stream().map(ConsumerRecord::value)
+                .anyMatch(e -> e.getRunId().equals(run) && e.getType() == IterationEventType.STOP);
+    }
+}
