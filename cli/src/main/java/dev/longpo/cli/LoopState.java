@@ -266,8 +266,10 @@ final class LoopState {
         return sb.toString();
     }
 
-    private static String rowLabel(Row r) {
-        String label = r.label().equals(r.version()) ? r.version() : r.label() + ": " + r.version();
+    private String rowLabel(Row r) {
+        String version = run != null && r.version().startsWith(run + "-") ? r.version().substring(run.length() + 1)
+                : r.version();
+        String label = r.label().equals(r.version()) ? version : r.label() + ": " + version;
         return String.format(Locale.ROOT, "  %-38s", label.length() > 38 ? label.substring(0, 38) : label);
     }
 

@@ -93,7 +93,7 @@ class LoopStateTest {
     void theTableHasARowPerModelAndABlockPerTask() {
         String t = recorded().table(recorded().rows());
         assertTrue(t.contains("pi_S (base): pi_S"), t);
-        assertTrue(t.contains("iteration 1: new-step-8"), t);
+        assertTrue(t.contains("iteration 1: step-8"), t);
         String piRow = t.lines().filter(l -> l.startsWith("  pi_S (base)")).findFirst().orElseThrow();
         assertTrue(piRow.matches(".*0\\.60\\s+0\\.40\\s+0\\.10\\s+0\\.10\\s+0\\.40\\s+256"), piRow);
         assertTrue(t.contains("niah_single") && t.contains("\nvt "), t);
