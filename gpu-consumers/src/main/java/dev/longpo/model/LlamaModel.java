@@ -21,6 +21,7 @@ import java.util.Random;
  * rotary position embedding (Hugging Face "rotate half" layout) with a base theta that can be
  * changed on a loaded model, grouped-query attention with a causal mask, SwiGLU MLP and an LM head
  * (tied or not). Parameters carry Hugging Face names ({@code model.layers.0.self_attn.q_proj.weight}).
+ * Above its native base the attention logits get YaRN's temperature for the stretch the base implies.
  *
  * <p>Attention is computed in blocks of {@link #attentionBlock()} queries, each against only the keys
  * it may see, so the scores of all heads for the whole L x L matrix never exist at once.
@@ -32,7 +33,7 @@ public final class LlamaModel implements AutoCloseable {
     private final NDManager manager;
     private final Map<String, NDArray> params;
     private final NDArray eps;
-    private final NDArray scale;
+    private NDArray scale;
     private double ropeTheta;
     private int attentionBlock = 512;
 
@@ -42,7 +43,7 @@ public final class LlamaModel implements AutoCloseable {
         this.params = params;
         this.ropeTheta = config.ropeTheta();
         this.eps = Tensors.scalar(manager, config.rmsNormEps());
-        this.scale = Tensors.scalar(manager, 1.0 / Math.sqrt(config.headDim()));
+        this.scale = Tensors.scalar(manager, config.attentionTemperature(ropeTheta) / Math.sqrt(config.headDim()));
         for (String name : expectedNames(config)) {
             if (!params.containsKey(name)) {
                 throw new IllegalArgumentException("missing parameter " + name);
@@ -102,7 +103,7 @@ public final class LlamaModel implements AutoCloseable {
             p.put(k, c);
         });
         LlamaModel copy = new LlamaModel(config, m, p);
-        copy.ropeTheta = ropeTheta;
+        copy.setRopeTheta(ropeTheta);
         copy.attentionBlock = attentionBlock;
         return copy;
     }
@@ -154,12 +155,25 @@ public final class LlamaModel implements AutoCloseable {
         return ropeTheta;
     }
 
-    /** Changes the RoPE base for every later forward pass (LongPO runs the policy at an enlarged theta1). */
+    /**
+     * Changes the RoPE base for every later forward pass (LongPO runs the policy at an enlarged theta1),
+     * and with it the attention temperature ({@link ModelConfig#attentionTemperature(double)}).
+     */
     public void setRopeTheta(double theta) {
         if (!(theta > 0)) {
             throw new IllegalArgumentException("rope theta must be positive, got " + theta);
         }
+        if (theta != ropeTheta) {
+            NDArray old = scale;
+            scale = Tensors.scalar(manager, config.attentionTemperature(theta) / Math.sqrt(config.headDim()));
+            old.close();
+        }
         this.ropeTheta = theta;
+    }
+
+    /** The factor on the attention logits at the current base (1 at the native base). */
+    public double attentionTemperature() {
+        return config.attentionTemperature(ropeTheta);
     }
 
     public int attentionBlock() {

@@ -27,7 +27,8 @@ public record ModelConfig(
         @JsonProperty("tie_word_embeddings") boolean tieWordEmbeddings,
         @JsonProperty("head_dim") Integer headDimOverride,
         @JsonProperty("model_type") String modelType,
-        @JsonProperty("tokenizer") String tokenizer) {
+        @JsonProperty("tokenizer") String tokenizer,
+        @JsonProperty("original_rope_theta") Double originalRopeTheta) {
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -57,7 +58,7 @@ public record ModelConfig(
     public static ModelConfig mini(int layers, int hidden, int heads, int kvHeads, int intermediate, double theta,
                                    int maxPositions) {
         return new ModelConfig(dev.longpo.text.ByteTokenizer.VOCAB_SIZE, hidden, intermediate, layers, heads, kvHeads,
-                theta, maxPositions, 1e-5, true, null, "llama", "byte");
+                theta, maxPositions, 1e-5, true, null, "llama", "byte", null);
     }
 
     /**
@@ -68,11 +69,36 @@ public record ModelConfig(
         return mini(4, 128, 4, 4, 352, 10_000, 8192);
     }
 
-    /** A copy with another RoPE base (LongPO's enlarged theta1). */
+    /**
+     * A copy with another RoPE base (LongPO's enlarged theta1) that remembers the base the weights
+     * were first trained at, {@code original_rope_theta}, so a reloaded checkpoint knows how far it
+     * was stretched.
+     */
     public ModelConfig withRopeTheta(double theta) {
+        Double original = originalRopeTheta != null ? originalRopeTheta : theta == ropeTheta ? null : ropeTheta;
         return new ModelConfig(vocabSize, hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads,
                 numKeyValueHeads, theta, maxPositionEmbeddings, rmsNormEps, tieWordEmbeddings, headDimOverride,
-                modelType, tokenizer);
+                modelType, tokenizer, original);
+    }
+
+    /** The RoPE base of the original (short-context) training. */
+    public double nativeRopeTheta() {
+        return originalRopeTheta != null ? originalRopeTheta : ropeTheta;
+    }
+
+    /**
+     * YaRN's attention temperature for a model run at RoPE base {@code theta}: the context stretch the
+     * base implies (the inverse of the NTK rule, s = (theta / native)^((d-2)/d)) sharpens the attention
+     * logits by (0.1 ln s + 1)^2, which offsets the flatter softmax over more keys. 1 at the native base.
+     */
+    public double attentionTemperature(double theta) {
+        double nativeTheta = nativeRopeTheta();
+        if (theta <= nativeTheta) {
+            return 1.0;
+        }
+        double stretch = Math.pow(theta / nativeTheta, (headDim() - 2.0) / headDim());
+        double t = 0.1 * Math.log(stretch) + 1;
+        return t * t;
     }
 
 

@@ -107,4 +107,22 @@ class RopeTest {
             }
         }
     }
+
+    @Test
+    void yarnTemperatureFollowsTheStretchTheBaseImpliesAndSurvivesACheckpoint() throws Exception {
+        ModelConfig c = ModelConfig.mini(1, 32, 1, 1, 16, 1e4, 4096); // head dim 32
+        assertEquals(1.0, c.attentionTemperature(1e4), 0.0);
+        assertEquals(1.0, c.attentionTemperature(5e3), 0.0, "no sharpening below the native base");
+        double theta8 = dev.longpo.loop.Controller.theta(1e4, 256, 2048, 32);
+        double t = 0.1 * Math.log(8) + 1;
+        assertEquals(t * t, c.attentionTemperature(theta8), 1e-9, "NTK base for 8x implies a stretch of 8");
+        ModelConfig stretched = c.withRopeTheta(theta8);
+        assertEquals(1e4, stretched.nativeRopeTheta(), 0.0);
+        assertEquals(t * t, stretched.attentionTemperature(theta8), 1e-9, "a checkpoint at theta1 keeps its temperature");
+        assertEquals(1e4, stretched.withRopeTheta(2 * theta8).nativeRopeTheta(), 0.0);
+        java.nio.file.Path f = java.nio.file.Files.createTempFile("config", ".json");
+        stretched.write(f);
+        assertEquals(stretched, ModelConfig.read(f));
+        assertEquals(null, c.withRopeTheta(1e4).originalRopeTheta(), "an unchanged base records nothing");
+    }
 }
