@@ -74,15 +74,7 @@ public final class WorkerBench {
             LlamaModel policy = m.model();
             policy.setRopeTheta(4e4);
             policy.setTrainable(true);
-            List<PreferenceSample> samples = new ArrayList<>();
-            for (int i = 0; i + 1 < reqs.size(); i += 2) {
-                samples.add(new PreferenceSample("s" + i, reqs.get(i).getLongContext(),
-                        List.of(reqs.get(i).getInstruction(), reqs.get(i + 1).getInstruction()),
-                        List.of(made.get(i).chosen(), made.get(i + 1).chosen()),
-                        List.of(made.get(i).rejected(), made.get(i + 1).rejected()),
-                        made.get(i).refChosen() + made.get(i + 1).refChosen(),
-                        made.get(i).refRejected() + made.get(i + 1).refRejected(), Double.NaN, Double.NaN));
-            }
+            List<PreferenceSample> samples = twoTurnSamples(reqs, made);
             try (AdamW opt = new AdamW(policy, AdamW.Settings.of(1e-4, 1, 100))) {
                 trainStep(policy, opt, fmt, samples.get(0));
                 long t1 = System.nanoTime();
@@ -103,6 +95,20 @@ public final class WorkerBench {
                         100 * trainPerSample / (genPerSample + trainPerSample));
             }
         }
+    }
+
+    /** Requests 2i and 2i+1 (same document) with their pairs as one two-turn sample, as PairGrouping makes them. */
+    static List<PreferenceSample> twoTurnSamples(List<GenerationRequest> reqs, List<PairMaker.Made> made) {
+        List<PreferenceSample> samples = new ArrayList<>();
+        for (int i = 0; i + 1 < reqs.size(); i += 2) {
+            samples.add(new PreferenceSample("s" + i, reqs.get(i).getLongContext(),
+                    List.of(reqs.get(i).getInstruction(), reqs.get(i + 1).getInstruction()),
+                    List.of(made.get(i).chosen(), made.get(i + 1).chosen()),
+                    List.of(made.get(i).rejected(), made.get(i + 1).rejected()),
+                    made.get(i).refChosen() + made.get(i + 1).refChosen(),
+                    made.get(i).refRejected() + made.get(i + 1).refRejected(), Double.NaN, Double.NaN));
+        }
+        return samples;
     }
 
     private static void trainStep(LlamaModel policy, AdamW opt, ChatFormat fmt, PreferenceSample s) {

@@ -160,7 +160,11 @@ final class DemoCommand implements Callable<Integer> {
         return outcome == null ? 0 : interrupted.get() ? 130 : 1;
     }
 
-    /** One JSONL file per iteration: documents just under its target length, 1.25 per sample of its budget. */
+    /**
+     * One JSONL file per iteration: documents spread over the iteration's length range (2 L_s .. 8 L_s,
+     * then the previous target .. the new one, as the fan-out selects them), demo.docs.per.sample per
+     * sample of its budget.
+     */
     static List<Path> writeCorpus(LongpoConfig c, Path dir) throws IOException {
         int ls = c.getInt("loop.short.window");
         List<Integer> budgets = List.of(c.get("loop.sample.budget").split(",")).stream().map(String::trim)
@@ -170,7 +174,8 @@ final class DemoCommand implements Callable<Integer> {
             int target = ls << (k + 2);
             int docs = (int) Math.ceil(budgets.get(Math.min(k, budgets.size()) - 1) * c.getDouble("demo.docs.per.sample"));
             Path f = dir.resolve("iteration-" + k + ".jsonl");
-            CorpusGenerator.write(f, "demo-i" + k, docs, (int) (target * 0.85), target - 64, c.getInt("demo.fact.every"),
+            int min = k == 1 ? 2 * ls : target / 2;
+            CorpusGenerator.write(f, "demo-i" + k, docs, min + 64, target - 64, c.getInt("demo.fact.every"),
                     c.getLong("demo.seed") + k);
             files.add(f);
         }

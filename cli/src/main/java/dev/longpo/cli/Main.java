@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 @Command(name = "longpo", mixinStandardHelpOptions = true, version = "LongPO Stream 0.1.0",
         description = "Short-to-long preference optimization as a streaming pipeline on Apache Kafka.",
         subcommands = {UpCommand.class, DownCommand.class, StatusCommand.class, IngestCommand.class,
-                ConfigCommand.class, DemoCommand.class, MonitorCommand.class, InitModelCommand.class, ScoreCommand.class, PretrainCommand.class, EvalCommand.class, MakeCorpusCommand.class, WorkerCommand.class, CommandLine.HelpCommand.class})
+                ConfigCommand.class, DemoCommand.class, MonitorCommand.class, StreamsCommand.class, InitModelCommand.class, ScoreCommand.class, PretrainCommand.class, EvalCommand.class, MakeCorpusCommand.class, WorkerCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @Override
     public void run() {

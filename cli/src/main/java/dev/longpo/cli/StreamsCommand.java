@@ -1,0 +1,44 @@
+package dev.longpo.cli;
+
+import dev.longpo.common.KafkaClients;
+import dev.longpo.streams.StreamsApp;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+/**
+ * {@code longpo streams}: the four stream processors (fan-out, pairing, filter and grouping, metric
+ * aggregation) as one process, until SIGTERM (Ctrl-C) closes them after committing what they
+ * processed. More instances with the same configuration share the work by partition.
+ */
+@Command(name = "streams", description = "Run the four Kafka Streams applications of the pipeline until stopped.")
+final class StreamsCommand implements Callable<Integer> {
+    @Mixin
+    ConfigOptions options;
+
+    @Override
+    public Integer call() throws Exception {
+        KafkaClients clients = new KafkaClients(options.load());
+        CountDownLatch stop = new CountDownLatch(1);
+        CountDownLatch closed = new CountDownLatch(1);
+        try (StreamsApp app = new StreamsApp(clients)) {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                stop.countDown();
+                try {
+                    closed.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }));
+            app.start();
+            app.awaitRunning(Duration.ofMinutes(2));
+            System.err.println("stream processors running (Ctrl-C stops them)");
+            stop.await();
+        } finally {
+            closed.countDown();
+        }
+        return 0;
+    }
+}
