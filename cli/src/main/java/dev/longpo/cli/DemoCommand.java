@@ -6,7 +6,7 @@ import dev.longpo.common.KafkaClients;
 import dev.longpo.common.LongpoConfig;
 import dev.longpo.common.TopicFollower;
 import dev.longpo.deploy.EmbeddedStack;
-import dev.longpo.events.Topics;
+import dev.longpo.loop.Controller;
 import dev.longpo.producers.Ingestor;
 import dev.longpo.tasks.CorpusGenerator;
 import java.io.IOException;
@@ -122,8 +122,7 @@ final class DemoCommand implements Callable<Integer> {
         long deadline = t0 + TimeUnit.MINUTES.toNanos(config.getLong("demo.timeout.minutes"));
         String outcome;
         try (LoopRunner runner = new LoopRunner(cc, pis, log);
-             TopicFollower events = new TopicFollower(clients, List.of(Topics.ITERATIONS, Topics.CHECKPOINTS,
-                     Topics.TRAINING_METRICS, Topics.EVAL_RESULTS), log)) {
+             TopicFollower events = new TopicFollower(clients, LoopState.TOPICS, log)) {
             System.out.println("starting the stream processors and the workers (their log: " + dir.resolve("workers.log") + ")");
             runner.start();
             long nextStatus = System.nanoTime();
@@ -167,8 +166,7 @@ final class DemoCommand implements Callable<Integer> {
      */
     static List<Path> writeCorpus(LongpoConfig c, Path dir) throws IOException {
         int ls = c.getInt("loop.short.window");
-        List<Integer> budgets = List.of(c.get("loop.sample.budget").split(",")).stream().map(String::trim)
-                .map(Integer::valueOf).toList();
+        List<Integer> budgets = Controller.Settings.budgets(c);
         List<Path> files = new ArrayList<>();
         for (int k = 1; k <= c.getInt("loop.max.iterations"); k++) {
             int target = ls << (k + 2);

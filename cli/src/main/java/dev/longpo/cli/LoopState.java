@@ -5,6 +5,8 @@ import dev.longpo.avro.EvalResult;
 import dev.longpo.avro.IterationEvent;
 import dev.longpo.avro.IterationEventType;
 import dev.longpo.avro.TrainingMetrics;
+import dev.longpo.events.Topic;
+import dev.longpo.events.Topics;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -24,6 +26,10 @@ import org.apache.avro.specific.SpecificRecord;
  * {@code iterations}.
  */
 final class LoopState {
+    /** The topics a run's view is built from. */
+    static final List<Topic<? extends SpecificRecord>> TOPICS = List.of(Topics.ITERATIONS, Topics.CHECKPOINTS,
+            Topics.TRAINING_METRICS, Topics.EVAL_RESULTS);
+
     /** The models of a before/after table: pi_S, then the model each iteration promoted. */
     record Row(String label, String version, int iteration, double theta) {
     }

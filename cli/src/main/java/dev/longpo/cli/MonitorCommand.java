@@ -3,10 +3,8 @@ package dev.longpo.cli;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.common.LongpoConfig;
 import dev.longpo.common.TopicFollower;
-import dev.longpo.events.Topics;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -58,8 +56,7 @@ final class MonitorCommand implements Callable<Integer> {
             }
         }));
         boolean tty = System.console() != null;
-        try (TopicFollower events = new TopicFollower(clients, List.of(Topics.ITERATIONS, Topics.CHECKPOINTS,
-                Topics.TRAINING_METRICS, Topics.EVAL_RESULTS), System.err)) {
+        try (TopicFollower events = new TopicFollower(clients, LoopState.TOPICS, System.err)) {
             events.readToEnd(Duration.ofMinutes(2)).forEach(state::accept);
             while (true) {
                 System.out.print(tty && !once ? "\033[H\033[2J" + state.view() : state.view() + "\n");

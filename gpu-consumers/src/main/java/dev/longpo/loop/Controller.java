@@ -39,12 +39,16 @@ public final class Controller {
                            int maxTurns,
                            double theta0, int headDim, double shortMargin, boolean promoteBest, String shortTask,
                            String baseVersion, String baseUri) {
+        /** {@code loop.sample.budget}: iteration k's budget at index k-1. */
+        public static List<Integer> budgets(LongpoConfig c) {
+            return Arrays.stream(c.get("loop.sample.budget").split(",")).map(String::trim).map(Integer::valueOf).toList();
+        }
+
         /** The {@code loop.*} settings of run {@code run.id}, starting from the base model in {@code base}. */
         public static Settings from(LongpoConfig c, Path base) throws IOException {
             ModelConfig mc = ModelConfig.read(base.resolve("config.json"));
             return new Settings(c.get("run.id"), c.getInt("loop.short.window"), c.getInt("loop.max.iterations"),
-                    Arrays.stream(c.get("loop.sample.budget").split(",")).map(String::trim)
-                            .map(Integer::valueOf).toList(), c.getInt("trainer.accumulate"), c.getInt("loop.max.turns"),
+                    budgets(c), c.getInt("trainer.accumulate"), c.getInt("loop.max.turns"),
                     mc.ropeTheta(), mc.headDim(), c.getDouble("loop.short.margin"), c.getBoolean("loop.promote.best"),
                     c.get("loop.short.task"), c.get("worker.model.version"), base.toAbsolutePath().toUri().toString());
         }
