@@ -22,7 +22,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
@@ -65,17 +64,12 @@ final class DemoCommand implements Callable<Integer> {
         Path pis = model != null ? model : LongpoConfig.home().resolve("models/pi-s");
         Path dir = out != null ? out : config.getPath("demo.dir").resolve(run);
         Files.createDirectories(dir);
-        AtomicBoolean interrupted = new AtomicBoolean();
-        CountDownLatch done = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            interrupted.set(true);
-            try {
-                done.await(3, TimeUnit.MINUTES);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        Runtime.getRuntime().addShutdownHook(hook);
+        try (GracefulStop stop = new GracefulStop(Duration.ofMinutes(3))) {
+            return demo(config, pis, dir, stop.flag());
+        }
+    }
+
+    private int demo(LongpoConfig config, Path pis, Path dir, AtomicBoolean interrupted) throws Exception {
         long t0 = System.nanoTime();
         EmbeddedStack stack = new EmbeddedStack(config);
         if (stack.status().running()) {
@@ -83,7 +77,7 @@ final class DemoCommand implements Callable<Integer> {
                     + "topics: run 'longpo down' first");
         }
         try (PrintStream log = new PrintStream(Files.newOutputStream(dir.resolve("workers.log")), true)) {
-            System.out.printf("run %s: pi_S = %s; output in %s%n", run, pis, dir);
+            System.out.printf("run %s: pi_S = %s; output in %s%n", config.get("run.id"), pis, dir);
             System.out.println("starting a fresh embedded stack (Kafka KRaft broker + Apicurio registry) ...");
             wipe(stack.dir());
             stack.up();
@@ -96,11 +90,6 @@ final class DemoCommand implements Callable<Integer> {
                 } else {
                     System.out.println("stack left running: 'longpo monitor --once' shows this run, 'longpo down' stops it");
                 }
-            }
-        } finally {
-            done.countDown();
-            if (!interrupted.get()) {
-                Runtime.getRuntime().removeShutdownHook(hook);
             }
         }
     }

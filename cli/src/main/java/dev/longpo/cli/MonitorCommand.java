@@ -6,9 +6,7 @@ import dev.longpo.common.TopicFollower;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.avro.specific.SpecificRecord;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -45,36 +43,25 @@ final class MonitorCommand implements Callable<Integer> {
         LongpoConfig config = options.load();
         KafkaClients clients = new KafkaClients(config);
         LoopState state = new LoopState(run, config.get("loop.short.task"), config.getDouble("eval.threshold"));
-        AtomicBoolean stop = new AtomicBoolean();
-        CountDownLatch done = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            stop.set(true);
-            try {
-                done.await(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }));
         boolean tty = System.console() != null;
-        try (TopicFollower events = new TopicFollower(clients, LoopState.TOPICS, System.err)) {
+        try (GracefulStop stop = new GracefulStop(Duration.ofSeconds(10));
+             TopicFollower events = new TopicFollower(clients, LoopState.TOPICS, System.err)) {
             events.readToEnd(Duration.ofMinutes(2)).forEach(state::accept);
             while (true) {
                 System.out.print(tty && !once ? "\033[H\033[2J" + state.view() : state.view() + "\n");
                 if (plots != null) {
                     Plots.write(state, plots);
                 }
-                if (once || stop.get() || (untilStopped && state.stopped())) {
+                if (once || stop.requested() || (untilStopped && state.stopped())) {
                     break;
                 }
                 long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(every);
-                while (System.nanoTime() < until && !stop.get()) {
+                while (System.nanoTime() < until && !stop.requested()) {
                     for (SpecificRecord e : events.poll(Duration.ofMillis(500))) {
                         state.accept(e);
                     }
                 }
             }
-        } finally {
-            done.countDown();
         }
         if (plots != null) {
             System.out.println("plots written to " + plots);

@@ -4,7 +4,6 @@ import dev.longpo.common.KafkaClients;
 import dev.longpo.streams.StreamsApp;
 import java.time.Duration;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -21,23 +20,11 @@ final class StreamsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         KafkaClients clients = new KafkaClients(options.load());
-        CountDownLatch stop = new CountDownLatch(1);
-        CountDownLatch closed = new CountDownLatch(1);
-        try (StreamsApp app = new StreamsApp(clients)) {
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                stop.countDown();
-                try {
-                    closed.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }));
+        try (GracefulStop stop = new GracefulStop(GracefulStop.UNTIL_DONE); StreamsApp app = new StreamsApp(clients)) {
             app.start();
             app.awaitRunning(Duration.ofMinutes(2));
             System.err.println("stream processors running (Ctrl-C stops them)");
-            stop.await();
-        } finally {
-            closed.countDown();
+            stop.awaitRequest();
         }
         return 0;
     }

@@ -5,8 +5,6 @@ import dev.longpo.common.KafkaClients;
 import dev.longpo.common.LongpoConfig;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -38,20 +36,8 @@ final class WorkerCommand implements Callable<Integer> {
         LongpoConfig c = options.load();
         KafkaClients clients = new KafkaClients(c);
         Device device = ModelOptions.start(c);
-        AtomicBoolean stop = new AtomicBoolean();
-        CountDownLatch done = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            stop.set(true);
-            try {
-                done.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }));
-        try {
-            WorkerRoles.run(role, c, clients, model, instance, device, stop, exitWhenIdle, System.err);
-        } finally {
-            done.countDown();
+        try (GracefulStop stop = new GracefulStop(GracefulStop.UNTIL_DONE)) {
+            WorkerRoles.run(role, c, clients, model, instance, device, stop.flag(), exitWhenIdle, System.err);
         }
         return 0;
     }
