@@ -158,12 +158,11 @@ final class DemoCommand implements Callable<Integer> {
         List<Integer> budgets = Controller.Settings.budgets(c);
         List<Path> files = new ArrayList<>();
         for (int k = 1; k <= c.getInt("loop.max.iterations"); k++) {
-            int target = ls << (k + 2);
-            int docs = (int) Math.ceil(budgets.get(Math.min(k, budgets.size()) - 1) * c.getDouble("demo.docs.per.sample"));
+            int target = Controller.targetLength(ls, k);
+            int docs = (int) Math.ceil(Controller.ofIteration(budgets, k) * c.getDouble("demo.docs.per.sample"));
             Path f = dir.resolve("iteration-" + k + ".jsonl");
-            int min = k == 1 ? 2 * ls : target / 2;
-            CorpusGenerator.write(f, "demo-i" + k, docs, min + 64, target - 64, c.getInt("demo.fact.every"),
-                    c.getLong("demo.seed") + k);
+            CorpusGenerator.write(f, "demo-i" + k, docs, Controller.minLength(ls, k) + 64, target - 64,
+                    c.getInt("demo.fact.every"), c.getLong("demo.seed") + k);
             files.add(f);
         }
         return files;

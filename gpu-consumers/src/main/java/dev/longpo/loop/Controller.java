@@ -11,9 +11,11 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
@@ -24,33 +26,45 @@ import java.util.Optional;
  * and goes on where it stopped.
  *
  * <p>Iteration k (from 1) trains at target length {@code 2^(k+2) x L_s} (8 L_s, then 16 L_s, ...) with
- * the RoPE base from {@link #theta(double, int, int, int)}. It ends when the trainer has applied
- * its sample budget and a checkpoint covering them is evaluated; the candidate (the
+ * the RoPE base from {@code loop.theta.rule} ({@link ThetaRule}). It ends when the trainer has applied
+ * its sample budget and a checkpoint covering them is evaluated, or earlier when evaluation stops
+ * improving: the long-context score at the target length of the iteration's last {@code patience}
+ * evaluated checkpoints is no better than the best before them (the iteration's starting model
+ * included; 0 turns this off). The candidate (the
  * last, or the best by long-context score) is promoted, to become iteration k+1's generator, initial
  * policy and frozen reference, unless its short-context score falls more than {@code shortMargin}
  * below pi_S's, in which case a REJECT event says why and the run stops.
  */
 public final class Controller {
     /**
-     * Controller settings; {@code sampleBudgets} holds iteration k's budget at index k-1 (the last entry
-     * serves every later iteration), since a sample at 16 L_s costs several times one at 8 L_s.
+     * Controller settings; {@code sampleBudgets} and {@code maxTurns} hold iteration k's value at index
+     * k-1 (the last entry serves every later iteration), since a sample at 16 L_s costs several times
+     * one at 8 L_s.
      */
     public record Settings(String runId, int shortWindow, int maxIterations, List<Integer> sampleBudgets, int samplesPerStep,
-                           int maxTurns,
-                           double theta0, int headDim, double shortMargin, boolean promoteBest, String shortTask,
+                           List<Integer> maxTurns,
+                           double theta0, int headDim, ThetaRule thetaRule, double shortMargin, boolean promoteBest,
+                           int patience,
+                           String shortTask,
                            String baseVersion, String baseUri) {
         /** {@code loop.sample.budget}: iteration k's budget at index k-1. */
         public static List<Integer> budgets(LongpoConfig c) {
-            return Arrays.stream(c.get("loop.sample.budget").split(",")).map(String::trim).map(Integer::valueOf).toList();
+            return perIteration(c, "loop.sample.budget");
+        }
+
+        /** A comma-separated per-iteration setting: iteration k's value at index k-1. */
+        static List<Integer> perIteration(LongpoConfig c, String key) {
+            return Arrays.stream(c.get(key).split(",")).map(String::trim).map(Integer::valueOf).toList();
         }
 
         /** The {@code loop.*} settings of run {@code run.id}, starting from the base model in {@code base}. */
         public static Settings from(LongpoConfig c, Path base) throws IOException {
             ModelConfig mc = ModelConfig.read(base.resolve("config.json"));
             return new Settings(c.get("run.id"), c.getInt("loop.short.window"), c.getInt("loop.max.iterations"),
-                    budgets(c), c.getInt("trainer.accumulate"), c.getInt("loop.max.turns"),
-                    mc.ropeTheta(), mc.headDim(), c.getDouble("loop.short.margin"), c.getBoolean("loop.promote.best"),
-                    c.get("loop.short.task"), c.get("worker.model.version"), base.toAbsolutePath().toUri().toString());
+                    budgets(c), c.getInt("trainer.accumulate"), perIteration(c, "loop.max.turns"),
+                    mc.ropeTheta(), mc.headDim(), ThetaRule.valueOf(c.get("loop.theta.rule").toUpperCase(Locale.ROOT)),
+                    c.getDouble("loop.short.margin"), c.getBoolean("loop.promote.best"),
+                    c.getInt("loop.patience"), c.get("loop.short.task"), c.get("worker.model.version"), base.toAbsolutePath().toUri().toString());
         }
     }
 
@@ -64,23 +78,56 @@ public final class Controller {
     }
 
     /**
-     * NTK-aware RoPE scaling: to stretch a window by {@code scale = target / shortWindow}, the base grows
-     * by {@code scale^(d / (d - 2))}, so the lowest frequency covers the longer range while the highest
-     * stay as they were.
+     * How the RoPE base grows with the stretch {@code s = target / L_s}. {@link #NTK} is the zero-shot
+     * rule; {@link #PAPER} is what LongPO used when training (1e6 to 1e7 for 32K to 128K): a larger base
+     * that the policy learns to read in a few steps. Measured on the mini pi_S (README, "Choosing
+     * theta1"), the paper's rule is the one that lets the policy learn 8 L_s.
      */
-    public static double theta(double theta0, int shortWindow, int target, int headDim) {
-        double scale = (double) target / shortWindow;
-        return theta0 * Math.pow(scale, headDim / (headDim - 2.0));
+    public enum ThetaRule {
+        /** NTK-aware: {@code theta0 * s^(d / (d - 2))}, so the lowest frequency covers the longer range. */
+        NTK,
+        /** The paper's: the base grows 10x for every 4x of length, {@code theta0 * 10^(log_4 s)}. */
+        PAPER;
+
+        public double theta(double theta0, int shortWindow, int target, int headDim) {
+            double scale = (double) target / shortWindow;
+            return theta0 * Math.pow(scale, this == NTK ? headDim / (headDim - 2.0) : Math.log(10) / Math.log(4));
+        }
+    }
+
+    /** RoPE base the policy trains at in iteration k. */
+    public double theta1(int k) {
+        return s.thetaRule().theta(s.theta0(), s.shortWindow(), target(k), s.headDim());
     }
 
     /** Sample budget of iteration k. */
     public int budget(int k) {
-        return s.sampleBudgets().get(Math.min(k, s.sampleBudgets().size()) - 1);
+        return ofIteration(s.sampleBudgets(), k);
+    }
+
+    /** Most turns (pairs of one document) in a sample of iteration k. */
+    public int maxTurns(int k) {
+        return ofIteration(s.maxTurns(), k);
+    }
+
+    /** Iteration k's entry of a per-iteration setting (the last entry serves every later iteration). */
+    public static int ofIteration(List<Integer> values, int k) {
+        return values.get(Math.min(k, values.size()) - 1);
     }
 
     /** Target length of iteration k: 8 L_s, 16 L_s, ... */
     public int target(int k) {
-        return s.shortWindow() << (k + 2);
+        return targetLength(s.shortWindow(), k);
+    }
+
+    /** Target length of iteration k for short window {@code shortWindow}: 8 L_s, 16 L_s, ... */
+    public static int targetLength(int shortWindow, int k) {
+        return shortWindow << (k + 2);
+    }
+
+    /** Shortest document iteration k trains on: 2 L_s, then the previous iteration's target. */
+    public static int minLength(int shortWindow, int k) {
+        return k == 1 ? 2 * shortWindow : targetLength(shortWindow, k - 1);
     }
 
     /** The decision events published so far (replayed on restart). */
@@ -131,10 +178,18 @@ public final class Controller {
         int k = cur.get().getIteration();
         List<Checkpoint> ofIteration = checkpoints.values().stream()
                 .filter(c -> c.getIteration() == k && c.getStep() > 0).toList();
-        Optional<Checkpoint> done = ofIteration.stream().filter(c -> appliedIn(c) >= budget(k))
-                .filter(c -> evaluated(c.getModelVersion(), k)).findFirst();
+        List<Checkpoint> scored = ofIteration.stream().filter(c -> evaluated(c.getModelVersion(), k))
+                .sorted(Comparator.comparingLong(Checkpoint::getStep)).toList();
+        Optional<Checkpoint> done = scored.stream().filter(c -> appliedIn(c) >= budget(k)).findFirst();
+        String ending = "";
         if (done.isEmpty()) {
-            return List.of();
+            done = plateau(k, cur.get().getModelVersion(), scored);
+            if (done.isEmpty()) {
+                return List.of();
+            }
+            ending = String.format(Locale.ROOT, "; ended before its budget: %d evaluated checkpoints without"
+                    + " improving on %.3f at %d", s.patience(), bestBefore(k, cur.get().getModelVersion(), scored),
+                    target(k));
         }
         Checkpoint candidate = done.get();
         if (s.promoteBest()) {
@@ -150,15 +205,15 @@ public final class Controller {
         }
         if (cand < base - s.shortMargin()) {
             out.add(event(IterationEventType.REJECT, k, candidate.getModelVersion(), candidate.getUri(),
-                    candidate.getSha256(), String.format(java.util.Locale.ROOT,
+                    candidate.getSha256(), String.format(Locale.ROOT,
                             "short-task score %.3f is more than %.3f below pi_S's %.3f", cand, s.shortMargin(), base)));
             out.add(event(IterationEventType.STOP, k, candidate.getModelVersion(), null, null,
                     "stopped: iteration " + k + " produced no promotable model"));
         } else {
             out.add(event(IterationEventType.PROMOTE, k, candidate.getModelVersion(), candidate.getUri(),
-                    candidate.getSha256(), String.format(java.util.Locale.ROOT,
+                    candidate.getSha256(), String.format(Locale.ROOT,
                             "short-task %.3f (pi_S %.3f), long-context %.3f at %d", cand, base,
-                            longScore(candidate.getModelVersion(), k), target(k))));
+                            longScore(candidate.getModelVersion(), k), target(k)) + ending));
             if (k < s.maxIterations()) {
                 out.add(startEvent(k + 1, candidate.getModelVersion(), candidate.getUri(), candidate.getSha256(),
                         "promoted " + candidate.getModelVersion()));
@@ -171,6 +226,43 @@ public final class Controller {
         return out;
     }
 
+    /**
+     * The iteration's last evaluated checkpoint when the last {@code patience} of them scored no better at
+     * the target length than the best before them; empty while there is no such plateau, or no score
+     * to compare with.
+     */
+    private Optional<Checkpoint> plateau(int k, String startVersion, List<Checkpoint> scored) {
+        if (s.patience() <= 0 || scored.size() < s.patience()) {
+            return Optional.empty();
+        }
+        double before = bestBefore(k, startVersion, scored);
+        if (Double.isNaN(before)) {
+            return Optional.empty();
+        }
+        boolean flat = scored.subList(scored.size() - s.patience(), scored.size()).stream()
+                .allMatch(c -> longScore(c.getModelVersion(), k) <= before);
+        return flat ? Optional.of(scored.get(scored.size() - 1)) : Optional.empty();
+    }
+
+    /** Best long-context score at the target length before the last {@code patience} checkpoints; NaN if none. */
+    private double bestBefore(int k, String startVersion, List<Checkpoint> scored) {
+        double best = Double.NaN;
+        if (hasLongScore(startVersion, k)) {
+            best = longScore(startVersion, k);
+        }
+        for (Checkpoint c : scored.subList(0, Math.max(0, scored.size() - s.patience()))) {
+            double v = longScore(c.getModelVersion(), k);
+            best = Double.isNaN(best) ? v : Math.max(best, v);
+        }
+        return best;
+    }
+
+    /** A long task has been scored for {@code version} at the iteration's target length. */
+    private boolean hasLongScore(String version, int k) {
+        return evals.getOrDefault(version, Map.of()).keySet().stream()
+                .anyMatch(t -> t.endsWith("@" + target(k)) && !t.startsWith(s.shortTask() + "@"));
+    }
+
     /** Samples of its iteration that checkpoint {@code c} has applied (steps since the iteration began). */
     private long appliedIn(Checkpoint c) {
         long startStep = checkpoints.values().stream().filter(x -> x.getIteration() < c.getIteration())
@@ -181,8 +273,7 @@ public final class Controller {
     /** Both the short task and a long task at the iteration's target length have been scored. */
     private boolean evaluated(String version, int k) {
         Map<String, Double> e = evals.getOrDefault(version, Map.of());
-        return e.keySet().stream().anyMatch(t -> t.startsWith(s.shortTask() + "@"))
-                && e.keySet().stream().anyMatch(t -> t.endsWith("@" + target(k)) && !t.startsWith(s.shortTask() + "@"));
+        return e.keySet().stream().anyMatch(t -> t.startsWith(s.shortTask() + "@")) && hasLongScore(version, k);
     }
 
     private double shortScore(String version) {
@@ -220,9 +311,9 @@ public final class Controller {
         int target = target(k);
         return IterationEvent.newBuilder().setRunId(s.runId()).setIteration(k).setType(type).setModelVersion(version)
                 .setCheckpointUri(uri).setCheckpointSha256(sha).setShortWindow(s.shortWindow())
-                .setMinLength(k == 1 ? 2 * s.shortWindow() : target(k - 1)).setTargetLength(target)
-                .setTheta0(s.theta0()).setTheta1(theta(s.theta0(), s.shortWindow(), target, s.headDim()))
-                .setMaxTurns(s.maxTurns()).setSampleBudget(budget(k)).setReason(reason)
+                .setMinLength(minLength(s.shortWindow(), k)).setTargetLength(target)
+                .setTheta0(s.theta0()).setTheta1(theta1(k))
+                .setMaxTurns(maxTurns(k)).setSampleBudget(budget(k)).setReason(reason)
                 .setCreatedAt(Instant.EPOCH).build();
     }
 }

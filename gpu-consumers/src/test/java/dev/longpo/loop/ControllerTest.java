@@ -15,7 +15,12 @@ import org.junit.jupiter.api.Test;
 /** The controller over recorded event sequences. */
 class ControllerTest {
     static Controller.Settings settings(boolean best) {
-        return new Controller.Settings("run", 256, 2, List.of(10), 2, 2, 1e4, 32, 0.05, best, "short_math", "pi_S", "file:///pis");
+        return settings(best, 0);
+    }
+
+    static Controller.Settings settings(boolean best, int patience) {
+        return new Controller.Settings("run", 256, 2, List.of(10), 2, List.of(2), 1e4, 32, Controller.ThetaRule.NTK, 0.05, best,
+                patience, "short_math", "pi_S", "file:///pis");
     }
 
     static Checkpoint ckpt(String version, int iteration, long step) {
@@ -44,6 +49,14 @@ class ControllerTest {
     }
 
     @Test
+    void thePapersRuleGrowsTheBaseTenfoldPerFourfoldLength() {
+        assertEquals(1e4 * Math.pow(10, 1.5), Controller.ThetaRule.PAPER.theta(1e4, 256, 2048, 32), 1e-6, "8x: 10^1.5");
+        assertEquals(1e6, Controller.ThetaRule.PAPER.theta(1e4, 256, 4096, 32), 1e-6, "16x: 100x");
+        assertEquals(1e7, Controller.ThetaRule.PAPER.theta(1e6, 32768, 131072, 128), 1e-3, "the paper's 32K -> 128K");
+        assertTrue(Controller.ThetaRule.PAPER.theta(1e4, 256, 2048, 32) > Controller.ThetaRule.NTK.theta(1e4, 256, 2048, 32));
+    }
+
+    @Test
     void promotesAfterTheBudgetAndStartsIterationTwoAtTwiceTheLength() {
         Controller c = new Controller(settings(false));
         c.start();
@@ -67,14 +80,16 @@ class ControllerTest {
 
     @Test
     void eachIterationHasItsOwnBudgetCountedFromItsFirstStep() {
-        Controller c = new Controller(new Controller.Settings("run", 256, 2, List.of(10, 4), 2, 2, 1e4, 32, 0.05, false,
-                "short_math", "pi_S", "file:///pis"));
+        Controller c = new Controller(new Controller.Settings("run", 256, 2, List.of(10, 4), 2, List.of(8, 2), 1e4, 32,
+                Controller.ThetaRule.NTK, 0.05, false, 0, "short_math", "pi_S", "file:///pis"));
         c.start();
         c.on(eval("pi_S", "short_math", 128, 0.5));
         c.on(ckpt("run-step-5", 1, 5));
         c.on(eval("run-step-5", "niah_single", 2048, 0.3));
         List<IterationEvent> d = c.on(eval("run-step-5", "short_math", 128, 0.5));
         assertEquals(4, d.get(1).getSampleBudget(), "iteration 2 announces its own budget");
+        assertEquals(8, c.decisions().get(0).getMaxTurns(), "and each iteration its own turns");
+        assertEquals(2, d.get(1).getMaxTurns());
         assertEquals(List.of(), c.on(ckpt("run-step-6", 2, 6)), "2 samples of iteration 2 < its budget 4");
         c.on(eval("run-step-6", "niah_single", 4096, 0.2));
         assertEquals(List.of(), c.on(eval("run-step-6", "short_math", 128, 0.5)));
@@ -140,5 +155,44 @@ class ControllerTest {
         assertEquals(first.decisions(), second.decisions());
         assertEquals(List.of(), second.start());
         assertEquals(2, second.decisions().get(second.decisions().size() - 1).getIteration());
+    }
+
+    @Test
+    void endsAnIterationEarlyWhenItsLongScoreStopsImproving() {
+        Controller c = new Controller(settings(false, 2));
+        c.start();
+        c.on(eval("pi_S", "short_math", 128, 0.5));
+        c.on(eval("pi_S", "niah_single", 2048, 0.1));
+        c.on(ckpt("s1", 1, 1));
+        c.on(eval("s1", "niah_single", 2048, 0.3));
+        assertEquals(List.of(), c.on(eval("s1", "short_math", 128, 0.5)), "improved on pi_S");
+        c.on(ckpt("s2", 1, 2));
+        c.on(eval("s2", "niah_single", 2048, 0.3));
+        assertEquals(List.of(), c.on(eval("s2", "short_math", 128, 0.5)), "one checkpoint without improvement < patience 2");
+        c.on(ckpt("s3", 1, 3));
+        c.on(eval("s3", "niah_single", 2048, 0.2));
+        List<IterationEvent> d = c.on(eval("s3", "short_math", 128, 0.5));
+        assertEquals(List.of(IterationEventType.PROMOTE, IterationEventType.START), d.stream().map(IterationEvent::getType).toList(),
+                "6 samples < budget 10, but two evaluated checkpoints did not beat 0.300");
+        assertEquals("s3", d.get(0).getModelVersion(), "the last checkpoint, as without loop.promote.best");
+        assertTrue(d.get(0).getReason().contains("ended before its budget: 2 evaluated checkpoints without improving on 0.300 at 2048"),
+                d.get(0).getReason());
+    }
+
+    @Test
+    void patienceComparesWithTheStartingModelAndPromoteBestStillPicksTheBest() {
+        Controller c = new Controller(settings(true, 2));
+        c.start();
+        c.on(eval("pi_S", "short_math", 128, 0.5));
+        c.on(ckpt("s1", 1, 1));
+        c.on(eval("s1", "niah_single", 2048, 0.2));
+        assertEquals(List.of(), c.on(eval("s1", "short_math", 128, 0.5)));
+        c.on(ckpt("s2", 1, 2));
+        c.on(eval("s2", "niah_single", 2048, 0.1));
+        assertEquals(List.of(), c.on(eval("s2", "short_math", 128, 0.5)),
+                "pi_S has no score at 2048 yet, so its two checkpoints have nothing to be compared with");
+        List<IterationEvent> d = c.on(eval("pi_S", "niah_single", 2048, 0.2));
+        assertEquals(IterationEventType.PROMOTE, d.get(0).getType(), "neither checkpoint beat pi_S's 0.200");
+        assertEquals("s1", d.get(0).getModelVersion(), "the best of the iteration's checkpoints by long score");
     }
 }

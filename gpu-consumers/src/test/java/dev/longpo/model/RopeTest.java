@@ -113,7 +113,7 @@ class RopeTest {
         ModelConfig c = ModelConfig.mini(1, 32, 1, 1, 16, 1e4, 4096); // head dim 32
         assertEquals(1.0, c.attentionTemperature(1e4), 0.0);
         assertEquals(1.0, c.attentionTemperature(5e3), 0.0, "no sharpening below the native base");
-        double theta8 = dev.longpo.loop.Controller.theta(1e4, 256, 2048, 32);
+        double theta8 = dev.longpo.loop.Controller.ThetaRule.NTK.theta(1e4, 256, 2048, 32);
         double t = 0.1 * Math.log(8) + 1;
         assertEquals(t * t, c.attentionTemperature(theta8), 1e-9, "NTK base for 8x implies a stretch of 8");
         ModelConfig stretched = c.withRopeTheta(theta8);

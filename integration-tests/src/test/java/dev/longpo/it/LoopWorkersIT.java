@@ -103,7 +103,8 @@ class LoopWorkersIT {
         try (LlamaModel m = LlamaModel.random(ModelConfig.mini(2, 32, 4, 2, 48, 10_000, 4096), Device.cpu(), 5)) {
             ModelStore.save(m, base, Map.of());
         }
-        Controller.Settings cs = new Controller.Settings(run, 256, 3, List.of(4), 1, 2, 1e4, 32, 0.1, false, "short_math", "pi_S",
+        Controller.Settings cs = new Controller.Settings(run, 256, 3, List.of(4), 1, List.of(2), 1e4, 32, Controller.ThetaRule.NTK, 0.1,
+                false, 0, "short_math", "pi_S",
                 base.toUri().toString());
         AtomicBoolean stop = new AtomicBoolean();
         try (ControllerWorker w = new ControllerWorker(clients, cs)) {
