@@ -28,13 +28,14 @@ import java.util.Random;
 
 /**
  * What one LongPO iteration teaches the model, without Kafka: {@code docs} demo documents just under
- * the target length, two questions each (about facts in two of their paragraphs, as the instruction
- * generator would write them), pairs made by {@link PairMaker} exactly as the response generator
- * makes them, then LongPO steps at theta1 over the two-turn samples, with single-needle NIAH at
+ * the target length, {@code turns} questions each (default 2; about facts in as many of their
+ * paragraphs, as the instruction generator would write them), pairs made by {@link PairMaker} exactly
+ * as the response generator makes them, then LongPO steps at theta1 ({@code ntk} or {@code paper}
+ * rule, or a number; default ntk) over the multi-turn samples, with single-needle NIAH at
  * target/4, target/2 and target (and the short task) measured every {@code evalEvery} steps. One
  * pair set serves every configuration, so configurations differ only in training. Run:
  * {@code java -cp 'bench/target/longpo-bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*' dev.longpo.bench.GainBench
- * models/pi-s 96 1e-4:0.1:0.1,1e-4:1:0.1 48 2048} (configurations are lr:lambda:beta).
+ * models/pi-s 96 1e-4:0.1:0.1,1e-4:1:0.1 48 2048 [turns] [theta1]} (configurations are lr:lambda:beta).
  */
 public final class GainBench {
     private GainBench() {
@@ -47,16 +48,19 @@ public final class GainBench {
         String[] configs = args[2].split(",");
         int evalEvery = Integer.parseInt(args[3]);
         int target = Integer.parseInt(args[4]);
+        int turns = args.length > 5 ? Integer.parseInt(args[5]) : 2;
         int ls = 256;
         double theta0 = 1e4;
-        double theta1 = Controller.theta(theta0, ls, target, 32);
+        String base = args.length > 6 ? args[6] : "ntk";
+        double theta1 = base.matches("[0-9.eE+]+") ? Double.parseDouble(base)
+                : Controller.ThetaRule.valueOf(base.toUpperCase(Locale.ROOT)).theta(theta0, ls, target, 32);
         Random rnd = new Random(5);
         List<GenerationRequest> reqs = new ArrayList<>();
         for (int d = 0; d < docs; d++) {
             String doc = CorpusGenerator.document(target - 60, 240, rnd);
             String[] paras = doc.split("\n\n");
-            for (int j = 0; j < 2; j++) {
-                String chunk = paras[(j * paras.length / 2 + rnd.nextInt(Math.max(1, paras.length / 2))) % paras.length];
+            for (int j = 0; j < turns; j++) {
+                String chunk = paras[(j * paras.length / turns + rnd.nextInt(Math.max(1, paras.length / turns))) % paras.length];
                 String key = chunk.replaceAll("(?s).*The magic number for ([a-z]+) is.*", "$1");
                 reqs.add(GenerationRequest.newBuilder().setRequestId("b" + d + "/" + j).setDocId("d" + d).setChunkIndex(j)
                         .setInstruction(Tasks.question(key)).setShortContext(chunk).setLongContext(doc)
@@ -79,7 +83,7 @@ public final class GainBench {
                 made.addAll(maker.make(reqs.subList(i, Math.min(reqs.size(), i + 8))));
             }
             System.out.printf(Locale.ROOT, "%d pairs in %.1f s%n", made.size(), (System.nanoTime() - t0) / 1e9);
-            samples.addAll(WorkerBench.twoTurnSamples(reqs, made));
+            samples.addAll(WorkerBench.samples(reqs, made, turns));
         }
         for (String cfg : configs) {
             String[] p = cfg.split(":");

@@ -74,7 +74,7 @@ public final class WorkerBench {
             LlamaModel policy = m.model();
             policy.setRopeTheta(4e4);
             policy.setTrainable(true);
-            List<PreferenceSample> samples = twoTurnSamples(reqs, made);
+            List<PreferenceSample> samples = samples(reqs, made, 2);
             try (AdamW opt = new AdamW(policy, AdamW.Settings.of(1e-4, 1, 100))) {
                 trainStep(policy, opt, fmt, samples.get(0));
                 long t1 = System.nanoTime();
@@ -97,16 +97,27 @@ public final class WorkerBench {
         }
     }
 
-    /** Requests 2i and 2i+1 (same document) with their pairs as one two-turn sample, as PairGrouping makes them. */
-    static List<PreferenceSample> twoTurnSamples(List<GenerationRequest> reqs, List<PairMaker.Made> made) {
+    /**
+     * Requests {@code turns * i .. turns * i + turns - 1} (one document) with their pairs as one
+     * multi-turn sample, as PairGrouping makes them.
+     */
+    static List<PreferenceSample> samples(List<GenerationRequest> reqs, List<PairMaker.Made> made, int turns) {
         List<PreferenceSample> samples = new ArrayList<>();
-        for (int i = 0; i + 1 < reqs.size(); i += 2) {
-            samples.add(new PreferenceSample("s" + i, reqs.get(i).getLongContext(),
-                    List.of(reqs.get(i).getInstruction(), reqs.get(i + 1).getInstruction()),
-                    List.of(made.get(i).chosen(), made.get(i + 1).chosen()),
-                    List.of(made.get(i).rejected(), made.get(i + 1).rejected()),
-                    made.get(i).refChosen() + made.get(i + 1).refChosen(),
-                    made.get(i).refRejected() + made.get(i + 1).refRejected(), Double.NaN, Double.NaN));
+        for (int i = 0; i + turns <= reqs.size(); i += turns) {
+            List<String> questions = new ArrayList<>();
+            List<int[]> chosen = new ArrayList<>();
+            List<int[]> rejected = new ArrayList<>();
+            double refChosen = 0;
+            double refRejected = 0;
+            for (int j = i; j < i + turns; j++) {
+                questions.add(reqs.get(j).getInstruction());
+                chosen.add(made.get(j).chosen());
+                rejected.add(made.get(j).rejected());
+                refChosen += made.get(j).refChosen();
+                refRejected += made.get(j).refRejected();
+            }
+            samples.add(new PreferenceSample("s" + i, reqs.get(i).getLongContext(), questions, chosen, rejected,
+                    refChosen, refRejected, Double.NaN, Double.NaN));
         }
         return samples;
     }
