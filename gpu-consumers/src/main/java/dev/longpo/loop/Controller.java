@@ -4,6 +4,7 @@ import dev.longpo.avro.Checkpoint;
 import dev.longpo.avro.EvalResult;
 import dev.longpo.avro.IterationEvent;
 import dev.longpo.avro.IterationEventType;
+import dev.longpo.avro.TrainingMetrics;
 import dev.longpo.common.LongpoConfig;
 import dev.longpo.model.ModelConfig;
 import java.io.IOException;
@@ -30,7 +31,10 @@ import java.util.Optional;
  * its sample budget and a checkpoint covering them is evaluated, or earlier when evaluation stops
  * improving: the long-context score at the target length of the iteration's last {@code patience}
  * evaluated checkpoints is no better than the best before them (the iteration's starting model
- * included; 0 turns this off). The candidate (the
+ * included; 0 turns this off), or when it goes quiet: no trained sample, checkpoint or evaluation of it for
+ * {@code stallMs} (say, because its generator could write no instruction and every request went to
+ * the dead-letter topic); then its last evaluated checkpoint is the candidate, and without one the
+ * run stops and says why. The candidate (the
  * last, or the best by long-context score) is promoted, to become iteration k+1's generator, initial
  * policy and frozen reference, unless its short-context score falls more than {@code shortMargin}
  * below pi_S's, in which case a REJECT event says why and the run stops.
@@ -44,7 +48,7 @@ public final class Controller {
     public record Settings(String runId, int shortWindow, int maxIterations, List<Integer> sampleBudgets, int samplesPerStep,
                            List<Integer> maxTurns,
                            double theta0, int headDim, ThetaRule thetaRule, double shortMargin, boolean promoteBest,
-                           int patience,
+                           int patience, long stallMs,
                            String shortTask,
                            String baseVersion, String baseUri) {
         /** {@code loop.sample.budget}: iteration k's budget at index k-1. */
@@ -64,7 +68,7 @@ public final class Controller {
                     budgets(c), c.getInt("trainer.accumulate"), perIteration(c, "loop.max.turns"),
                     mc.ropeTheta(), mc.headDim(), ThetaRule.valueOf(c.get("loop.theta.rule").toUpperCase(Locale.ROOT)),
                     c.getDouble("loop.short.margin"), c.getBoolean("loop.promote.best"),
-                    c.getInt("loop.patience"), c.get("loop.short.task"), c.get("worker.model.version"), base.toAbsolutePath().toUri().toString());
+                    c.getInt("loop.patience"), c.getLong("loop.stall.ms"), c.get("loop.short.task"), c.get("worker.model.version"), base.toAbsolutePath().toUri().toString());
         }
     }
 
@@ -72,6 +76,7 @@ public final class Controller {
     private final List<IterationEvent> decisions = new ArrayList<>();
     private final Map<String, Checkpoint> checkpoints = new LinkedHashMap<>();
     private final Map<String, Map<String, Double>> evals = new HashMap<>();
+    private long quietSince = -1;
 
     public Controller(Settings settings) {
         this.s = settings;
@@ -143,7 +148,10 @@ public final class Controller {
         published.stream().filter(e -> e.getRunId().equals(s.runId())).forEach(decisions::add);
     }
 
-    /** Feeds one checkpoint or evaluation result (or a decision); returns the decisions it causes. */
+    /**
+     * Feeds one checkpoint, evaluation result or training metric (or a decision); returns the decisions
+     * it causes.
+     */
     public List<IterationEvent> on(Object event) {
         if (event instanceof IterationEvent e) {
             if (e.getRunId().equals(s.runId()) && !decisions.contains(e)) {
@@ -153,11 +161,45 @@ public final class Controller {
         }
         if (event instanceof Checkpoint c && c.getRunId().equals(s.runId())) {
             checkpoints.put(c.getModelVersion(), c);
+            progress(c.getIteration());
         } else if (event instanceof EvalResult r && r.getDepth() == null) {
             evals.computeIfAbsent(r.getModelVersion(), v -> new HashMap<>()).put(r.getTask() + "@" + r.getLength(),
                     r.getScore());
+            Checkpoint c = checkpoints.get(r.getModelVersion());
+            if (c != null) {
+                progress(c.getIteration());
+            }
+        } else if (event instanceof TrainingMetrics m && m.getRunId().equals(s.runId())) {
+            progress(m.getIteration());
+            return List.of();
         }
-        return decide();
+        return decide(null);
+    }
+
+    /**
+     * The passing of time, at {@code nowMillis} (wall clock): ends the current iteration once it has been
+     * quiet for {@code stallMs}, counted from the first tick after its start or its last checkpoint or
+     * evaluation (a restarted controller counts afresh).
+     */
+    public List<IterationEvent> tick(long nowMillis) {
+        if (s.stallMs() <= 0 || current().isEmpty() || stopped()) {
+            return List.of();
+        }
+        if (quietSince < 0) {
+            quietSince = nowMillis;
+        }
+        if (nowMillis - quietSince < s.stallMs()) {
+            return List.of();
+        }
+        return decide(String.format(Locale.ROOT, "nothing of iteration %d trained, checkpointed or evaluated for %d s",
+                current().get().getIteration(), s.stallMs() / 1000));
+    }
+
+    /** Something of iteration {@code k} happened: a trained sample, a checkpoint or an evaluation. */
+    private void progress(int k) {
+        if (current().map(e -> e.getIteration() == k).orElse(false)) {
+            quietSince = -1;
+        }
     }
 
     /** The first decision of a fresh run (nothing published yet): start iteration 1 from pi_S. */
@@ -170,7 +212,8 @@ public final class Controller {
         return List.of(e);
     }
 
-    private List<IterationEvent> decide() {
+    /** Decides on the current iteration; {@code stalled} (the reason) ends it with what it has. */
+    private List<IterationEvent> decide(String stalled) {
         Optional<IterationEvent> cur = current();
         if (cur.isEmpty() || stopped()) {
             return List.of();
@@ -184,12 +227,22 @@ public final class Controller {
         String ending = "";
         if (done.isEmpty()) {
             done = plateau(k, cur.get().getModelVersion(), scored);
-            if (done.isEmpty()) {
-                return List.of();
-            }
             ending = String.format(Locale.ROOT, "; ended before its budget: %d evaluated checkpoints without"
                     + " improving on %.3f at %d", s.patience(), bestBefore(k, cur.get().getModelVersion(), scored),
                     target(k));
+        }
+        if (done.isEmpty() && stalled != null) {
+            if (scored.isEmpty()) {
+                IterationEvent stop = event(IterationEventType.STOP, k, cur.get().getModelVersion(), null, null,
+                        "stopped: " + stalled + " and none of it evaluated; see the dead-letter topic");
+                decisions.add(stop);
+                return List.of(stop);
+            }
+            done = Optional.of(scored.get(scored.size() - 1));
+            ending = "; ended before its budget: " + stalled;
+        }
+        if (done.isEmpty()) {
+            return List.of();
         }
         Checkpoint candidate = done.get();
         if (s.promoteBest()) {
@@ -223,6 +276,7 @@ public final class Controller {
             }
         }
         decisions.addAll(out);
+        quietSince = -1;
         return out;
     }
 

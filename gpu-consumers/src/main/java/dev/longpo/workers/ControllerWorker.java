@@ -58,11 +58,13 @@ public final class ControllerWorker implements AutoCloseable {
             announceBase(log);
         }
         publish(first, log);
-        try (TopicFollower inputs = new TopicFollower(clients, List.of(Topics.CHECKPOINTS, Topics.EVAL_RESULTS), log)) {
+        try (TopicFollower inputs = new TopicFollower(clients,
+                List.of(Topics.CHECKPOINTS, Topics.EVAL_RESULTS, Topics.TRAINING_METRICS), log)) {
             while (!stop.get() && !controller.stopped()) {
                 for (SpecificRecord event : inputs.poll(Duration.ofMillis(500))) {
                     publish(controller.on(event), log);
                 }
+                publish(controller.tick(System.currentTimeMillis()), log);
             }
         }
     }

@@ -7,6 +7,7 @@ import dev.longpo.avro.Checkpoint;
 import dev.longpo.avro.EvalResult;
 import dev.longpo.avro.IterationEvent;
 import dev.longpo.avro.IterationEventType;
+import dev.longpo.avro.TrainingMetrics;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,7 +21,7 @@ class ControllerTest {
 
     static Controller.Settings settings(boolean best, int patience) {
         return new Controller.Settings("run", 256, 2, List.of(10), 2, List.of(2), 1e4, 32, Controller.ThetaRule.NTK, 0.05, best,
-                patience, "short_math", "pi_S", "file:///pis");
+                patience, 60_000, "short_math", "pi_S", "file:///pis");
     }
 
     static Checkpoint ckpt(String version, int iteration, long step) {
@@ -81,7 +82,7 @@ class ControllerTest {
     @Test
     void eachIterationHasItsOwnBudgetCountedFromItsFirstStep() {
         Controller c = new Controller(new Controller.Settings("run", 256, 2, List.of(10, 4), 2, List.of(8, 2), 1e4, 32,
-                Controller.ThetaRule.NTK, 0.05, false, 0, "short_math", "pi_S", "file:///pis"));
+                Controller.ThetaRule.NTK, 0.05, false, 0, 0, "short_math", "pi_S", "file:///pis"));
         c.start();
         c.on(eval("pi_S", "short_math", 128, 0.5));
         c.on(ckpt("run-step-5", 1, 5));
@@ -194,5 +195,42 @@ class ControllerTest {
         List<IterationEvent> d = c.on(eval("pi_S", "niah_single", 2048, 0.2));
         assertEquals(IterationEventType.PROMOTE, d.get(0).getType(), "neither checkpoint beat pi_S's 0.200");
         assertEquals("s1", d.get(0).getModelVersion(), "the best of the iteration's checkpoints by long score");
+    }
+
+    static TrainingMetrics metric(int iteration, long step) {
+        return TrainingMetrics.newBuilder().setRunId("run").setStep(step).setIteration(iteration).setModelVersion("p")
+                .setObjective("LONGPO").setLoss(1).setNll(1).setPrefLoss(1).setRewardChosen(0).setRewardRejected(0)
+                .setRewardAccuracy(0).setMargin(0).setLearningRate(1e-4).setGradNorm(1).setTokensPerSecond(1)
+                .setCreatedAt(Instant.EPOCH).build();
+    }
+
+    @Test
+    void aQuietIterationEndsWithItsLastEvaluatedCheckpoint() {
+        Controller c = new Controller(settings(false, 0));
+        c.start();
+        c.on(eval("pi_S", "short_math", 128, 0.5));
+        assertEquals(List.of(), c.tick(1_000), "the clock starts at the first tick");
+        c.on(ckpt("s1", 1, 1));
+        c.on(eval("s1", "niah_single", 2048, 0.3));
+        c.on(eval("s1", "short_math", 128, 0.5));
+        assertEquals(List.of(), c.tick(50_000));
+        assertEquals(List.of(), c.tick(109_000), "59 s since the first tick after s1's evaluation: not yet");
+        c.on(metric(1, 2));
+        assertEquals(List.of(), c.tick(120_000), "a trained sample of iteration 1 restarts the clock");
+        assertEquals(List.of(), c.tick(170_000));
+        List<IterationEvent> d = c.tick(180_000);
+        assertEquals(List.of(IterationEventType.PROMOTE, IterationEventType.START), d.stream().map(IterationEvent::getType).toList(),
+                "2 samples < budget 10, but nothing for 60 s");
+        assertEquals("s1", d.get(0).getModelVersion());
+        assertTrue(d.get(0).getReason().contains("ended before its budget: nothing of iteration 1 trained, checkpointed or"
+                + " evaluated for 60 s"), d.get(0).getReason());
+        assertEquals(List.of(), c.tick(200_000), "iteration 2's clock starts afresh");
+        c.on(metric(1, 3));
+        assertEquals(List.of(), c.tick(250_000), "a leftover sample of iteration 1 is not iteration 2's progress");
+        d = c.tick(260_000);
+        assertEquals(List.of(IterationEventType.STOP), d.stream().map(IterationEvent::getType).toList());
+        assertTrue(d.get(0).getReason().contains("nothing of iteration 2 trained") && d.get(0).getReason().contains("dead-letter"),
+                d.get(0).getReason());
+        assertTrue(c.stopped());
     }
 }

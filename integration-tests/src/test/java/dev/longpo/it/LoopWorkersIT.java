@@ -104,7 +104,7 @@ class LoopWorkersIT {
             ModelStore.save(m, base, Map.of());
         }
         Controller.Settings cs = new Controller.Settings(run, 256, 3, List.of(4), 1, List.of(2), 1e4, 32, Controller.ThetaRule.NTK, 0.1,
-                false, 0, "short_math", "pi_S",
+                false, 0, 0, "short_math", "pi_S",
                 base.toUri().toString());
         AtomicBoolean stop = new AtomicBoolean();
         try (ControllerWorker w = new ControllerWorker(clients, cs)) {
