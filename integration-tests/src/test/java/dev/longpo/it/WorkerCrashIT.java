@@ -142,7 +142,8 @@ class WorkerCrashIT {
         String run = "respond-" + UUID.randomUUID().toString().substring(0, 8);
         List<String> requests = new ArrayList<>();
         try (KafkaProducer<String, SpecificRecord> p = clients.producer("it-requests", null)) {
-            for (int i = 0; i < 16; i++) {
+            // six batches of 8: the kill comes after the first committed batch, with most still to do
+            for (int i = 0; i < 48; i++) {
                 String id = run + "/1/" + i;
                 requests.add(id);
                 p.send(new ProducerRecord<>(Topics.GENERATION_REQUESTS.name(), run + "-d" + (i % 4), GenerationRequest
