@@ -22,22 +22,24 @@ import java.util.Optional;
 
 /**
  * The self-evolution controller as a deterministic state machine over events: it reads its own past
- * decisions ({@code iterations}), checkpoints and evaluation results, and returns the decisions to
+ * decisions ({@code iterations}), checkpoints, evaluation results and training metrics, and returns the decisions to
  * publish. Because all of its state is rebuilt from those topics, a restarted controller replays them
  * and goes on where it stopped.
  *
  * <p>Iteration k (from 1) trains at target length {@code 2^(k+2) x L_s} (8 L_s, then 16 L_s, ...) with
- * the RoPE base from {@code loop.theta.rule} ({@link ThetaRule}). It ends when the trainer has applied
- * its sample budget and a checkpoint covering them is evaluated, or earlier when evaluation stops
- * improving: the long-context score at the target length of the iteration's last {@code patience}
- * evaluated checkpoints is no better than the best before them (the iteration's starting model
- * included; 0 turns this off), or when it goes quiet: no trained sample, checkpoint or evaluation of it for
- * {@code stallMs} (say, because its generator could write no instruction and every request went to
- * the dead-letter topic); then its last evaluated checkpoint is the candidate, and without one the
- * run stops and says why. The candidate (the
- * last, or the best by long-context score) is promoted, to become iteration k+1's generator, initial
- * policy and frozen reference, unless its short-context score falls more than {@code shortMargin}
- * below pi_S's, in which case a REJECT event says why and the run stops.
+ * the RoPE base from {@code loop.theta.rule} ({@link ThetaRule}). It ends at the first of:
+ * <ul>
+ *   <li>the trainer has applied its sample budget and a checkpoint covering them is evaluated;</li>
+ *   <li>evaluation stopped improving: the long-context score at the target length of its last
+ *       {@code patience} evaluated checkpoints is no better than the best before them (its starting
+ *       model included; 0 turns this off);</li>
+ *   <li>it went quiet: nothing of it trained, checkpointed or evaluated for {@code stallMs} (say, its
+ *       generator wrote no instruction and every request went to the dead-letter topic); then its last
+ *       evaluated checkpoint is the candidate, and without one the run stops and says why.</li>
+ * </ul>
+ * The candidate (the last, or the best by long-context score) is promoted, to become iteration k+1's
+ * generator, initial policy and frozen reference, unless its short-context score falls more than
+ * {@code shortMargin} below pi_S's, in which case a REJECT event says why and the run stops.
  */
 public final class Controller {
     /**
@@ -68,7 +70,8 @@ public final class Controller {
                     budgets(c), c.getInt("trainer.accumulate"), perIteration(c, "loop.max.turns"),
                     mc.ropeTheta(), mc.headDim(), ThetaRule.valueOf(c.get("loop.theta.rule").toUpperCase(Locale.ROOT)),
                     c.getDouble("loop.short.margin"), c.getBoolean("loop.promote.best"),
-                    c.getInt("loop.patience"), c.getLong("loop.stall.ms"), c.get("loop.short.task"), c.get("worker.model.version"), base.toAbsolutePath().toUri().toString());
+                    c.getInt("loop.patience"), c.getLong("loop.stall.ms"), c.get("loop.short.task"),
+                    c.get("worker.model.version"), base.toAbsolutePath().toUri().toString());
         }
     }
 
@@ -84,9 +87,9 @@ public final class Controller {
 
     /**
      * How the RoPE base grows with the stretch {@code s = target / L_s}. {@link #NTK} is the zero-shot
-     * rule; {@link #PAPER} is what LongPO used when training (1e6 to 1e7 for 32K to 128K): a larger base
-     * that the policy learns to read in a few steps. Measured on the mini pi_S (README, "Choosing
-     * theta1"), the paper's rule is the one that lets the policy learn 8 L_s.
+     * rule; {@link #PAPER} is what LongPO used when training (1e6 to 1e7 for 32K to 128K), a larger base.
+     * On the mini pi_S only the larger bases ever lifted 8 L_s above 0, at a cost to shorter lengths
+     * (README, "Choosing theta1").
      */
     public enum ThetaRule {
         /** NTK-aware: {@code theta0 * s^(d / (d - 2))}, so the lowest frequency covers the longer range. */
@@ -178,8 +181,8 @@ public final class Controller {
 
     /**
      * The passing of time, at {@code nowMillis} (wall clock): ends the current iteration once it has been
-     * quiet for {@code stallMs}, counted from the first tick after its start or its last checkpoint or
-     * evaluation (a restarted controller counts afresh).
+     * quiet for {@code stallMs}, counted from the first tick after its start or after its last trained
+     * sample, checkpoint or evaluation (a restarted controller counts afresh).
      */
     public List<IterationEvent> tick(long nowMillis) {
         if (s.stallMs() <= 0 || current().isEmpty() || stopped()) {
@@ -227,9 +230,11 @@ public final class Controller {
         String ending = "";
         if (done.isEmpty()) {
             done = plateau(k, cur.get().getModelVersion(), scored);
-            ending = String.format(Locale.ROOT, "; ended before its budget: %d evaluated checkpoints without"
-                    + " improving on %.3f at %d", s.patience(), bestBefore(k, cur.get().getModelVersion(), scored),
-                    target(k));
+            if (done.isPresent()) {
+                ending = String.format(Locale.ROOT, "; ended before its budget: %d evaluated checkpoints without"
+                        + " improving on %.3f at %d", s.patience(), bestBefore(k, cur.get().getModelVersion(), scored),
+                        target(k));
+            }
         }
         if (done.isEmpty() && stalled != null) {
             if (scored.isEmpty()) {
