@@ -222,9 +222,8 @@ public final class Controller {
             return List.of();
         }
         int k = cur.get().getIteration();
-        List<Checkpoint> ofIteration = checkpoints.values().stream()
-                .filter(c -> c.getIteration() == k && c.getStep() > 0).toList();
-        List<Checkpoint> scored = ofIteration.stream().filter(c -> evaluated(c.getModelVersion(), k))
+        List<Checkpoint> scored = checkpoints.values().stream()
+                .filter(c -> c.getIteration() == k && c.getStep() > 0 && evaluated(c.getModelVersion(), k))
                 .sorted(Comparator.comparingLong(Checkpoint::getStep)).toList();
         Optional<Checkpoint> done = scored.stream().filter(c -> appliedIn(c) >= budget(k)).findFirst();
         String ending = "";
@@ -251,7 +250,7 @@ public final class Controller {
         }
         Checkpoint candidate = done.get();
         if (s.promoteBest()) {
-            candidate = ofIteration.stream().filter(c -> evaluated(c.getModelVersion(), k))
+            candidate = scored.stream()
                     .max((a, b) -> Double.compare(longScore(a.getModelVersion(), k), longScore(b.getModelVersion(), k)))
                     .orElse(candidate);
         }

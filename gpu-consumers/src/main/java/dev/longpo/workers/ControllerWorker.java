@@ -27,8 +27,9 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * Runs the {@link Controller} against the topics: on start it reads {@code iterations} to the end and
  * restores the decisions already published; if there are none it announces the base model for
  * evaluation and starts iteration 1; then it follows
- * {@code checkpoints} and {@code eval-results} from the beginning (a fresh consumer group each start,
- * so its state is always rebuilt from the topics) and publishes what it decides.
+ * {@code checkpoints}, {@code eval-results} and {@code training-metrics} from the beginning (a fresh
+ * consumer group each start, so its state is always rebuilt from the topics), passes the time to the
+ * controller every half second (so a quiet iteration ends), and publishes what it decides.
  */
 public final class ControllerWorker implements AutoCloseable {
     private final KafkaClients clients;
