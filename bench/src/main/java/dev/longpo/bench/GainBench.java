@@ -90,7 +90,7 @@ public final class GainBench {
             double lr = Double.parseDouble(p[0]);
             Objective.Hyper hyper = new Objective.Hyper(Double.parseDouble(p[2]), Double.parseDouble(p[1]));
             try (ModelStore.Loaded m = ModelStore.load(dir, Device.cpu());
-                 AdamW opt = new AdamW(m.model(), new AdamW.Settings(lr, 0.9, 0.95, 1e-8, 0.0, 1.0, 5, samples.size(), 0.1))) {
+                 AdamW opt = new AdamW(m.model(), AdamW.Settings.builder().setLearningRate(lr).setTotalSteps(samples.size()).optWarmupSteps(5).build())) {
                 LlamaModel policy = m.model();
                 policy.setRopeTheta(theta1);
                 policy.setTrainable(true);

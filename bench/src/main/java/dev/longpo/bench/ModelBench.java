@@ -98,7 +98,7 @@ public final class ModelBench {
             PreferenceSample s = new PreferenceSample("b", context, List.of("What is the key?"),
                     List.of(ByteTokenizer.INSTANCE.encode("1234")), List.of(ByteTokenizer.INSTANCE.encode("unknown")),
                     -10, -20, -10, -20);
-            try (AdamW opt = new AdamW(model, AdamW.Settings.of(1e-4, 1, 100))) {
+            try (AdamW opt = new AdamW(model, AdamW.Settings.builder().setLearningRate(1e-4).setTotalSteps(100).optWarmupSteps(1).build())) {
                 double secs = 0;
                 for (int step = 0; step < 4; step++) {
                     long t0 = System.nanoTime();

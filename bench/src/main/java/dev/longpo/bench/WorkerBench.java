@@ -75,7 +75,7 @@ public final class WorkerBench {
             policy.setRopeTheta(4e4);
             policy.setTrainable(true);
             List<PreferenceSample> samples = samples(reqs, made, 2);
-            try (AdamW opt = new AdamW(policy, AdamW.Settings.of(1e-4, 1, 100))) {
+            try (AdamW opt = new AdamW(policy, AdamW.Settings.builder().setLearningRate(1e-4).setTotalSteps(100).optWarmupSteps(1).build())) {
                 trainStep(policy, opt, fmt, samples.get(0));
                 long t1 = System.nanoTime();
                 for (PreferenceSample s : samples) {

@@ -17,11 +17,91 @@ import java.util.Map;
  * off, so the scalar arithmetic here never enters an autograd graph.
  */
 public final class AdamW implements AutoCloseable {
-    /** Optimizer settings. */
+    /**
+     * Optimizer settings; build with {@link #builder()}: the learning rate and the schedule's length are
+     * required ({@code setX}), everything else has the defaults named in {@link Builder} ({@code optX}).
+     */
     public record Settings(double lr, double beta1, double beta2, double eps, double weightDecay, double maxGradNorm,
                            long warmupSteps, long totalSteps, double minLrRatio) {
-        public static Settings of(double lr, long warmup, long total) {
-            return new Settings(lr, 0.9, 0.999, 1e-8, 0.0, 1.0, warmup, total, 0.1);
+        public static Builder builder() {
+            return new Builder();
+        }
+
+        /** Builder of {@link Settings}; {@link #build()} checks every value. */
+        public static final class Builder {
+            private double lr = Double.NaN;
+            private long totalSteps = -1;
+            private double beta1 = 0.9;
+            private double beta2 = 0.95;
+            private double eps = 1e-8;
+            private double weightDecay;
+            private double maxGradNorm = 1.0;
+            private long warmupSteps;
+            private double minLrRatio = 0.1;
+
+            /** Peak learning rate (required). */
+            public Builder setLearningRate(double v) {
+                lr = v;
+                return this;
+            }
+
+            /** Steps of the whole schedule: warmup plus cosine decay (required). */
+            public Builder setTotalSteps(long v) {
+                totalSteps = v;
+                return this;
+            }
+
+            /** Adam's moment decay rates (default 0.9, 0.95). */
+            public Builder optBetas(double b1, double b2) {
+                beta1 = b1;
+                beta2 = b2;
+                return this;
+            }
+
+            /** Adam's epsilon (default 1e-8). */
+            public Builder optEps(double v) {
+                eps = v;
+                return this;
+            }
+
+            /** Decoupled weight decay on matrices (default 0). */
+            public Builder optWeightDecay(double v) {
+                weightDecay = v;
+                return this;
+            }
+
+            /** Global L2 norm the gradients are clipped to; 0 = no clipping (default 1). */
+            public Builder optMaxGradNorm(double v) {
+                maxGradNorm = v;
+                return this;
+            }
+
+            /** Steps of linear warmup (default 0). */
+            public Builder optWarmupSteps(long v) {
+                warmupSteps = v;
+                return this;
+            }
+
+            /** The learning rate at the end of the cosine, as a fraction of the peak (default 0.1). */
+            public Builder optMinLrRatio(double v) {
+                minLrRatio = v;
+                return this;
+            }
+
+            public Settings build() {
+                if (!(lr > 0) || totalSteps < 1) {
+                    throw new IllegalArgumentException("AdamW needs a positive learning rate and total steps (got lr "
+                            + lr + ", total steps " + totalSteps + ")");
+                }
+                if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && eps > 0)) {
+                    throw new IllegalArgumentException("AdamW betas must lie in [0, 1) and eps must be positive");
+                }
+                if (weightDecay < 0 || maxGradNorm < 0 || warmupSteps < 0 || minLrRatio < 0 || minLrRatio > 1) {
+                    throw new IllegalArgumentException("AdamW weight decay, clip norm and warmup must not be negative,"
+                            + " and the minimum learning-rate ratio must lie in [0, 1]");
+                }
+                return new Settings(lr, beta1, beta2, eps, weightDecay, maxGradNorm, warmupSteps, totalSteps, minLrRatio);
+            }
         }
     }
 

@@ -77,7 +77,8 @@ public final class Checkpoints {
         return new Restored(model, opt, state);
     }
 
-    static void deleteTree(Path p) throws IOException {
+    /** Deletes a folder and everything in it (nothing if it does not exist). */
+    public static void deleteTree(Path p) throws IOException {
         if (!Files.exists(p)) {
             return;
         }

@@ -32,7 +32,7 @@ public final class Evaluator {
         /** Lengths L_s/2 .. 16 L_s, depths 0..100% in quarters. */
         public static Settings standard(int shortWindow, int samples) {
             List<String> tasks = new ArrayList<>(Tasks.longTasks());
-            tasks.add("short_math");
+            tasks.addAll(Tasks.shortTasks());
             return new Settings(tasks, List.of(shortWindow / 2, shortWindow, 2 * shortWindow, 4 * shortWindow,
                     8 * shortWindow, 16 * shortWindow), List.of(0.0, 0.25, 0.5, 0.75, 1.0), samples, samples, 1234, 8, 0.8);
         }
@@ -108,7 +108,7 @@ public final class Evaluator {
     }
 
     /** Tasks whose prompt length does not follow the evaluated length. */
-    static final Set<String> SHORT_TASKS = Set.of("short_math");
+    static final Set<String> SHORT_TASKS = Set.copyOf(Tasks.shortTasks());
 
     private Evaluator() {
     }
@@ -172,7 +172,8 @@ public final class Evaluator {
                 break;
             }
         }
-        double shortScore = table.getOrDefault("short_math", Map.of()).values().stream().findFirst().orElse(Double.NaN);
+        double shortScore = table.entrySet().stream().filter(e -> SHORT_TASKS.contains(e.getKey()))
+                .flatMap(e -> e.getValue().values().stream()).mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
         return new Report(cells, table, longAvg, heat, effective, shortScore, s.threshold());
     }
 

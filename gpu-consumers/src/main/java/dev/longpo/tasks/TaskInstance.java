@@ -25,6 +25,8 @@ public record TaskInstance(String task, String context, String question, List<St
         PARTIAL,
         /** The output, trimmed, must start with the expected string (multiple choice). */
         EXACT,
+        /** The output, trimmed, must equal the expected string (copy and transform tasks). */
+        MATCH,
         /** The output must be a question in the instruction format that the context answers. */
         QUESTION
     }
@@ -35,6 +37,7 @@ public record TaskInstance(String task, String context, String question, List<St
         return switch (scoring) {
             case ALL -> expected.stream().filter(out::contains).count() / (double) expected.size();
             case EXACT -> out.startsWith(expected.get(0)) ? 1.0 : 0.0;
+            case MATCH -> out.equals(expected.get(0)) ? 1.0 : 0.0;
             case QUESTION -> Tasks.parseQuestion(out, context) != null ? 1.0 : 0.0;
             case PARTIAL -> {
                 String[] words = expected.get(0).toLowerCase(java.util.Locale.ROOT).split("\\s+");

@@ -44,6 +44,31 @@ public final class Tasks {
     static final List<String> PLACES = List.of("Wrenfield", "Cape Arden", "Silt River", "Oakhollow", "Marsh End",
             "Stonebridge", "Highmoor", "Larkspur");
 
+    /**
+     * The knowledge behind {@code short_mc}: which category each word belongs to. A model learns these
+     * facts in pretraining and recalls them in a multiple-choice format, the way MMLU tests what a model
+     * knows rather than what its prompt says.
+     */
+    static final Map<String, List<String>> CATEGORIES = categories();
+
+    private static Map<String, List<String>> categories() {
+        Map<String, List<String>> c = new LinkedHashMap<>();
+        c.put("an animal", List.of("tiger", "zebra", "falcon", "raven", "oyster", "badger", "heron", "otter"));
+        c.put("a fruit", List.of("apple", "lemon", "orange", "cherry", "mango", "plum", "peach", "grape"));
+        c.put("a metal", List.of("copper", "silver", "nickel", "iron", "zinc", "tin", "gold", "cobalt"));
+        c.put("a colour", List.of("violet", "yellow", "crimson", "indigo", "amber", "teal", "scarlet", "maroon"));
+        c.put("a tool", List.of("hammer", "needle", "chisel", "shovel", "wrench", "anvil", "drill", "ladle"));
+        c.put("a landform", List.of("island", "meadow", "forest", "jungle", "valley", "canyon", "desert", "glacier"));
+        return Collections.unmodifiableMap(c);
+    }
+
+    /** Words of the copy-and-transform task {@code short_caps}. */
+    static final List<String> CAPS_WORDS = List.of("apple", "river", "candle", "falcon", "garden", "harbor", "island",
+            "jacket", "kettle", "lemon", "marble", "needle", "orange", "pepper", "quartz", "rocket", "saddle", "tiger",
+            "violet", "walnut", "yellow", "zebra", "anchor", "basket", "copper", "dragon", "ember", "forest", "glider",
+            "hammer", "igloo", "jungle", "lantern", "meadow", "nickel", "oyster", "pillow", "raven", "silver", "tunnel",
+            "bridge", "castle", "dinner", "engine", "flower", "ginger", "hollow", "insect", "jigsaw", "kitten");
+
     /** A named generator: target prompt length in tokens, needle depth, random source. */
     public record Task(String name, Generator generator) {
         public TaskInstance generate(int tokens, double depth, Random rnd) {
@@ -70,6 +95,8 @@ public final class Tasks {
         add("cwe", Tasks::commonWords);
         add("qa", Tasks::qa);
         add("short_math", Tasks::shortMath);
+        add("short_mc", Tasks::shortChoice);
+        add("short_caps", Tasks::shortCaps);
         add("write_question", Tasks::writeQuestion);
     }
 
@@ -97,6 +124,15 @@ public final class Tasks {
     public static List<String> longTasks() {
         return List.of("niah_single", "niah_single_word", "niah_single_uuid", "niah_multikey", "niah_multivalue",
                 "niah_multiquery", "vt", "cwe", "qa");
+    }
+
+    /**
+     * Short-only tasks (their prompt length ignores the evaluated length): what a long-context method must
+     * not lose. {@code short_mc} recalls knowledge in a multiple-choice format (the MMLU stand-in),
+     * {@code short_caps} copies and transforms.
+     */
+    public static List<String> shortTasks() {
+        return List.of("short_mc", "short_caps");
     }
 
     /** Context bytes that make the chat prompt exactly {@code tokens} long. */
@@ -253,6 +289,57 @@ public final class Tasks {
         }
         String answer = String.valueOf(letters.charAt(options.indexOf(correct)));
         return new TaskInstance("short_math", "", q.toString(), List.of(answer), answer, TaskInstance.Scoring.EXACT, -1);
+    }
+
+    /**
+     * Short knowledge recall in the MMLU format: which of four words belongs to a category, answered with
+     * the option's letter (the answer restates the option, "B) copper"; scoring reads the letter). Its
+     * length ignores {@code tokens}.
+     */
+    private static TaskInstance shortChoice(int tokens, double depth, Random r) {
+        List<String> cats = new ArrayList<>(CATEGORIES.keySet());
+        String cat = cats.get(r.nextInt(cats.size()));
+        List<String> in = CATEGORIES.get(cat);
+        List<String> options = new ArrayList<>(List.of(in.get(r.nextInt(in.size()))));
+        while (options.size() < 4) {
+            String other = cats.get(r.nextInt(cats.size()));
+            if (other.equals(cat)) {
+                continue;
+            }
+            String w = CATEGORIES.get(other).get(r.nextInt(CATEGORIES.get(other).size()));
+            if (!options.contains(w)) {
+                options.add(w);
+            }
+        }
+        String right = options.get(0);
+        Collections.shuffle(options, r);
+        String letters = "ABCD";
+        StringBuilder q = new StringBuilder("Which word is " + cat + "?");
+        for (int i = 0; i < 4; i++) {
+            q.append(' ').append(letters.charAt(i)).append(") ").append(options.get(i));
+        }
+        char letter = letters.charAt(options.indexOf(right));
+        return new TaskInstance("short_mc", "", q.toString(), List.of(String.valueOf(letter)), letter + ") " + right,
+                TaskInstance.Scoring.EXACT, -1);
+    }
+
+    /**
+     * Short copy-and-transform: write one or two words in capitals. The answer is exact; its length ignores
+     * {@code tokens}.
+     */
+    private static TaskInstance shortCaps(int tokens, double depth, Random r) {
+        int n = 1 + r.nextInt(2);
+        List<String> words = new ArrayList<>();
+        while (words.size() < n) {
+            String w = CAPS_WORDS.get(r.nextInt(CAPS_WORDS.size()));
+            if (!words.contains(w)) {
+                words.add(w);
+            }
+        }
+        String text = String.join(" ", words);
+        String answer = text.toUpperCase(Locale.ROOT);
+        return new TaskInstance("short_caps", "", "Write in capitals: " + text, List.of(answer), answer,
+                TaskInstance.Scoring.MATCH, -1);
     }
 
     /** The self-instruct task: a text with facts; the answer is a question one of its facts answers. */

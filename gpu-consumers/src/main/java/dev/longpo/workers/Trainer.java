@@ -65,8 +65,9 @@ public final class Trainer implements AutoCloseable {
         public static Settings from(LongpoConfig c) {
             return new Settings(c.get("run.id"), c.getPath("trainer.checkpoint.dir"), Objective.parse(c.get("trainer.objective")),
                     new Objective.Hyper(c.getDouble("trainer.beta"), c.getDouble("trainer.lambda")),
-                    new AdamW.Settings(c.getDouble("trainer.lr"), 0.9, 0.95, 1e-8, 0.0, c.getDouble("trainer.clip"),
-                            c.getLong("trainer.warmup.steps"), c.getLong("trainer.total.steps"), 0.1),
+                    AdamW.Settings.builder().setLearningRate(c.getDouble("trainer.lr"))
+                            .setTotalSteps(c.getLong("trainer.total.steps")).optMaxGradNorm(c.getDouble("trainer.clip"))
+                            .optWarmupSteps(c.getLong("trainer.warmup.steps")).build(),
                     c.getInt("trainer.accumulate"), c.getInt("trainer.checkpoint.every"),
                     c.getDuration("trainer.idle.checkpoint.ms"), c.getInt("trainer.max.staleness"));
         }
