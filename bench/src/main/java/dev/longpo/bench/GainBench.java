@@ -1,23 +1,21 @@
 package dev.longpo.bench;
 
 import ai.djl.Device;
-import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
-import ai.djl.training.GradientCollector;
 import dev.longpo.avro.GenerationRequest;
 import dev.longpo.loop.Controller;
 import dev.longpo.model.AdamW;
-import dev.longpo.model.ChatFormat;
 import dev.longpo.model.LlamaModel;
+import dev.longpo.model.ModelAnswerer;
 import dev.longpo.model.ModelStore;
 import dev.longpo.model.Objective;
 import dev.longpo.model.PreferenceSample;
 import dev.longpo.model.TorchRuntime;
+import dev.longpo.model.TrainStep;
 import dev.longpo.tasks.CorpusGenerator;
 import dev.longpo.tasks.Evaluator;
 import dev.longpo.tasks.Tasks;
 import dev.longpo.text.ByteTokenizer;
+import dev.longpo.text.ChatFormat;
 import dev.longpo.workers.PairMaker;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -68,14 +66,14 @@ public final class GainBench {
                         .setCreatedAt(Instant.EPOCH).build());
             }
         }
-        Evaluator.Settings es = new Evaluator.Settings(List.of("niah_single", "short_math"),
-                List.of(target / 4, target / 2, target), List.of(0.0, 0.25, 0.5, 0.75, 1.0), 4, 20, 1234, 8, 0.8);
+        Evaluator.Settings es = Evaluator.Settings.builder(256).optTasks(List.of("niah_single", "short_mc", "short_caps"))
+                .optLengths(List.of(target / 4, target / 2, target)).optSamples(4).optShortSamples(20).build();
         ChatFormat fmt = new ChatFormat(ByteTokenizer.INSTANCE);
         List<PreferenceSample> samples = new ArrayList<>();
         try (ModelStore.Loaded m = ModelStore.load(dir, Device.cpu())) {
             m.model().setRopeTheta(theta1);
             System.out.printf(Locale.ROOT, "pi_S at theta1 = %.0f:%n%s", theta1,
-                    Evaluator.run(m.model(), m.tokenizer(), es).tableText());
+                    Evaluator.run(new ModelAnswerer(m.model(), m.tokenizer()), es).tableText());
             PairMaker maker = new PairMaker(m, 48, false, GenerationRequest::getLongContext);
             long t0 = System.nanoTime();
             List<PairMaker.Made> made = new ArrayList<>();
@@ -93,20 +91,15 @@ public final class GainBench {
                  AdamW opt = new AdamW(m.model(), AdamW.Settings.builder().setLearningRate(lr).setTotalSteps(samples.size()).optWarmupSteps(5).build())) {
                 LlamaModel policy = m.model();
                 policy.setRopeTheta(theta1);
-                policy.setTrainable(true);
+                TrainStep<Objective.Metrics> train = new TrainStep<>(policy, opt);
                 long t1 = System.nanoTime();
                 for (int step = 1; step <= samples.size(); step++) {
-                    try (NDScope scope = new NDScope(); NDManager nm = policy.manager().newSubManager();
-                         GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                        gc.backward(Objective.LONGPO.compute(hyper, samples.get(step - 1).terms(policy, fmt, nm)).loss());
-                    }
-                    opt.step();
+                    train.run(List.of(samples.get(step - 1).forward(Objective.LONGPO, hyper, policy, fmt)));
                     if (step % evalEvery == 0 || step == samples.size()) {
                         policy.setTrainable(false);
                         System.out.printf(Locale.ROOT, "lr %s lambda %s beta %s, after %d samples (%.0f s training):%n%s", p[0],
                                 p[1], p[2], step, (System.nanoTime() - t1) / 1e9,
-                                Evaluator.run(policy, m.tokenizer(), es).tableText());
-                        policy.setTrainable(true);
+                                Evaluator.run(new ModelAnswerer(policy, m.tokenizer()), es).tableText());
                     }
                 }
             }

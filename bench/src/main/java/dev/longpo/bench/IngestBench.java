@@ -7,7 +7,6 @@ import dev.longpo.deploy.ChildJvm;
 import dev.longpo.deploy.EmbeddedStack;
 import dev.longpo.producers.Ingestor;
 import java.io.BufferedWriter;
-import java.io.PrintStream;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,13 +43,13 @@ public final class IngestBench {
             Path corpus = tmp.resolve("corpus.jsonl");
             long textBytes = writeCorpus(corpus, docs, docBytes, new Random(1));
             KafkaClients clients = new KafkaClients(stack.clientConfig());
-            try (Ingestor warm = new Ingestor(clients, System.err)) {
+            try (Ingestor warm = new Ingestor(clients)) {
                 Path small = tmp.resolve("warm.jsonl");
                 writeCorpus(small, 50, docBytes, new Random(2));
                 warm.ingest(List.of(small));
             }
             Ingestor.Report r;
-            try (Ingestor ingestor = new Ingestor(clients, new PrintStream(PrintStream.nullOutputStream()))) {
+            try (Ingestor ingestor = new Ingestor(clients)) {
                 r = ingestor.ingest(List.of(corpus));
             }
             long records = r.documents() + r.chunks();

@@ -1,20 +1,17 @@
 package dev.longpo.bench;
 
 import ai.djl.Device;
-import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
-import ai.djl.training.GradientCollector;
 import dev.longpo.deploy.ChildJvm;
 import dev.longpo.model.AdamW;
-import dev.longpo.model.ChatFormat;
 import dev.longpo.model.Generator;
 import dev.longpo.model.LlamaModel;
 import dev.longpo.model.ModelConfig;
 import dev.longpo.model.Objective;
 import dev.longpo.model.PreferenceSample;
 import dev.longpo.model.TorchRuntime;
+import dev.longpo.model.TrainStep;
 import dev.longpo.text.ByteTokenizer;
+import dev.longpo.text.ChatFormat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -102,11 +99,8 @@ public final class ModelBench {
                 double secs = 0;
                 for (int step = 0; step < 4; step++) {
                     long t0 = System.nanoTime();
-                    try (NDScope scope = new NDScope(); NDManager m = model.manager().newSubManager();
-                         GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                        gc.backward(Objective.LONGPO.compute(new Objective.Hyper(0.1, 0.1), s.terms(model, FMT, m)).loss());
-                    }
-                    opt.step();
+                    new TrainStep<Objective.Metrics>(model, opt).run(List.of(s.forward(Objective.LONGPO, new Objective.Hyper(0.1, 0.1),
+                            model, FMT)));
                     if (step > 0) {
                         secs += (System.nanoTime() - t0) / 1e9;
                     }

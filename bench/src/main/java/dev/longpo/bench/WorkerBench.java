@@ -1,22 +1,19 @@
 package dev.longpo.bench;
 
 import ai.djl.Device;
-import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
-import ai.djl.training.GradientCollector;
 import dev.longpo.avro.GenerationRequest;
 import dev.longpo.model.AdamW;
-import dev.longpo.model.ChatFormat;
 import dev.longpo.model.LlamaModel;
 import dev.longpo.model.ModelConfig;
 import dev.longpo.model.ModelStore;
 import dev.longpo.model.Objective;
 import dev.longpo.model.PreferenceSample;
 import dev.longpo.model.TorchRuntime;
+import dev.longpo.model.TrainStep;
 import dev.longpo.tasks.CorpusGenerator;
 import dev.longpo.tasks.Tasks;
 import dev.longpo.text.ByteTokenizer;
+import dev.longpo.text.ChatFormat;
 import dev.longpo.workers.PairMaker;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -123,10 +120,6 @@ public final class WorkerBench {
     }
 
     private static void trainStep(LlamaModel policy, AdamW opt, ChatFormat fmt, PreferenceSample s) {
-        try (NDScope scope = new NDScope(); NDManager nm = policy.manager().newSubManager();
-             GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-            gc.backward(Objective.LONGPO.compute(new Objective.Hyper(0.1, 0.1), s.terms(policy, fmt, nm)).loss());
-        }
-        opt.step();
+        new TrainStep<Objective.Metrics>(policy, opt).run(List.of(s.forward(Objective.LONGPO, new Objective.Hyper(0.1, 0.1), policy, fmt)));
     }
 }

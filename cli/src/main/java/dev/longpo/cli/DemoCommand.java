@@ -6,11 +6,13 @@ import dev.longpo.common.KafkaClients;
 import dev.longpo.common.LongpoConfig;
 import dev.longpo.common.TopicFollower;
 import dev.longpo.deploy.EmbeddedStack;
-import dev.longpo.loop.Controller;
+import dev.longpo.loop.LoopRunner;
+import dev.longpo.loop.LoopSettings;
+import dev.longpo.loop.RunEvent;
+import dev.longpo.loop.RunState;
 import dev.longpo.producers.Ingestor;
 import dev.longpo.tasks.CorpusGenerator;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -76,48 +78,47 @@ final class DemoCommand implements Callable<Integer> {
             throw new IllegalStateException("an embedded stack is already running; the demo starts its own on empty "
                     + "topics: run 'longpo down' first");
         }
-        try (PrintStream log = new PrintStream(Files.newOutputStream(dir.resolve("workers.log")), true)) {
-            System.out.printf("run %s: pi_S = %s; output in %s%n", config.get("run.id"), pis, dir);
-            System.out.println("starting a fresh embedded stack (Kafka KRaft broker + Apicurio registry) ...");
-            wipe(stack.dir());
-            stack.up();
-            try {
-                return runLoop(config, stack, pis, dir, log, interrupted, t0);
-            } finally {
-                if (!keep) {
-                    stack.down();
-                    System.out.println("stack stopped (--keep leaves it running)");
-                } else {
-                    System.out.println("stack left running: 'longpo monitor --once' shows this run, 'longpo down' stops it");
-                }
+        Logging.toFile(dir.resolve("workers.log"));
+        System.out.printf("run %s: pi_S = %s; output in %s%n", config.get("run.id"), pis, dir);
+        System.out.println("starting a fresh embedded stack (Kafka KRaft broker + Apicurio registry) ...");
+        wipe(stack.dir());
+        stack.up();
+        try {
+            return runLoop(config, stack, pis, dir, interrupted, t0);
+        } finally {
+            if (!keep) {
+                stack.down();
+                System.out.println("stack stopped (--keep leaves it running)");
+            } else {
+                System.out.println("stack left running: 'longpo monitor --once' shows this run, 'longpo down' stops it");
             }
         }
     }
 
-    private int runLoop(LongpoConfig config, EmbeddedStack stack, Path pis, Path dir, PrintStream log,
-                        AtomicBoolean interrupted, long t0) throws Exception {
+    private int runLoop(LongpoConfig config, EmbeddedStack stack, Path pis, Path dir, AtomicBoolean interrupted, long t0)
+            throws Exception {
         LongpoConfig cc = stack.clientConfig();
         KafkaClients clients = new KafkaClients(cc);
-        List<Path> files = writeCorpus(cc, dir.resolve("corpus"));
+        List<Path> files = writeCorpus(cc, pis, dir.resolve("corpus"));
         Ingestor.Report r;
-        try (Ingestor ingestor = new Ingestor(clients, log)) {
+        try (Ingestor ingestor = new Ingestor(clients)) {
             r = ingestor.ingest(files);
         }
         System.out.printf("ingested %d documents (%d chunks) for %d iteration(s); %d rejected%n", r.documents(),
                 r.chunks(), files.size(), r.rejected().size());
-        LoopState state = new LoopState(config.get("run.id"), config.get("loop.short.task"),
-                config.getDouble("eval.threshold"));
+        RunState state = RunState.of(config, config.get("run.id"));
+        RunView view = new RunView(state);
         Duration every = config.getDuration("demo.progress.ms");
         long deadline = t0 + TimeUnit.MINUTES.toNanos(config.getLong("demo.timeout.minutes"));
         String outcome;
-        try (LoopRunner runner = new LoopRunner(cc, pis, log);
-             TopicFollower events = new TopicFollower(clients, LoopState.TOPICS, log)) {
+        try (LoopRunner runner = new LoopRunner(cc, pis);
+             TopicFollower events = new TopicFollower(clients, RunEvent.TOPICS)) {
             System.out.println("starting the stream processors and the workers (their log: " + dir.resolve("workers.log") + ")");
             runner.start();
             long nextStatus = System.nanoTime();
             while (true) {
                 for (SpecificRecord e : events.poll(Duration.ofMillis(500))) {
-                    state.accept(e);
+                    state.accept(RunEvent.of(e));
                     report(e, config.get("run.id"), t0);
                 }
                 if (state.stopped()) {
@@ -130,15 +131,15 @@ final class DemoCommand implements Callable<Integer> {
                     break;
                 }
                 if (System.nanoTime() >= nextStatus) {
-                    System.out.printf("[%s] %s%n", elapsed(t0), state.statusLine());
+                    System.out.printf("[%s] %s%n", elapsed(t0), view.statusLine());
                     nextStatus = System.nanoTime() + every.toNanos();
                 }
             }
             System.out.println("stopping the workers ...");
         }
-        String table = state.table(state.rows());
+        String table = view.table(state.promoted());
         Files.writeString(dir.resolve("table.txt"), table);
-        Files.writeString(dir.resolve("monitor.txt"), state.view());
+        Files.writeString(dir.resolve("monitor.txt"), view.view());
         List<Path> plots = Plots.write(state, dir.resolve("plots"));
         System.out.println();
         System.out.println(outcome == null ? "before/after (run " + state.run() + "):" : "partial results (" + outcome + "):");
@@ -149,19 +150,17 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /**
-     * One JSONL file per iteration: documents spread over the iteration's length range (2 L_s .. 8 L_s,
-     * then the previous target .. the new one, as the fan-out selects them), demo.docs.per.sample per
-     * sample of its budget.
+     * One JSONL file per iteration: documents spread over the iteration's length range (2 L_s .. its
+     * target, then the previous target .. the new one, as the fan-out selects them), demo.docs.per.sample
+     * per sample of its budget.
      */
-    static List<Path> writeCorpus(LongpoConfig c, Path dir) throws IOException {
-        int ls = c.getInt("loop.short.window");
-        List<Integer> budgets = Controller.Settings.budgets(c);
+    static List<Path> writeCorpus(LongpoConfig c, Path pis, Path dir) throws IOException {
+        LoopSettings s = LoopSettings.from(c, pis);
         List<Path> files = new ArrayList<>();
-        for (int k = 1; k <= c.getInt("loop.max.iterations"); k++) {
-            int target = Controller.targetLength(ls, k);
-            int docs = (int) Math.ceil(Controller.ofIteration(budgets, k) * c.getDouble("demo.docs.per.sample"));
+        for (int k = 1; k <= s.maxIterations(); k++) {
+            int docs = (int) Math.ceil(LoopSettings.ofIteration(s.sampleBudgets(), k) * c.getDouble("demo.docs.per.sample"));
             Path f = dir.resolve("iteration-" + k + ".jsonl");
-            CorpusGenerator.write(f, "demo-i" + k, docs, Controller.minLength(ls, k) + 64, target - 64,
+            CorpusGenerator.write(f, "demo-i" + k, docs, s.minLength(k) + 64, s.targetLength(k) - 64,
                     c.getInt("demo.fact.every"), c.getLong("demo.seed") + k);
             files.add(f);
         }

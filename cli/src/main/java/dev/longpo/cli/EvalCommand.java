@@ -4,11 +4,13 @@ import dev.longpo.avro.EvalResult;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.common.LongpoConfig;
 import dev.longpo.events.Topics;
+import dev.longpo.model.ModelAnswerer;
 import dev.longpo.model.ModelStore;
 import dev.longpo.tasks.Evaluator;
 import dev.longpo.tasks.ReportWriter;
+import dev.longpo.workers.EvaluatorWorker;
+import dev.longpo.workers.ModelRoles;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.apache.avro.specific.SpecificRecord;
@@ -34,7 +36,7 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--window", defaultValue = "256", description = "short window L_s; lengths default to L_s/2 .. 16 L_s")
     int window;
 
-    @Option(names = "--tasks", split = ",", description = "tasks (default: all long tasks and short_math)")
+    @Option(names = "--tasks", split = ",", description = "tasks (default: every long and short task)")
     List<String> tasks;
 
     @Option(names = "--lengths", split = ",", description = "prompt lengths in tokens")
@@ -64,16 +66,23 @@ final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         LongpoConfig config = options.load();
-        Evaluator.Settings std = Evaluator.Settings.standard(window, samples);
-        Evaluator.Settings s = new Evaluator.Settings(tasks == null ? std.tasks() : tasks,
-                lengths == null ? std.lengths() : lengths, depths == null ? std.depths() : depths, samples, samples, std.seed(),
-                std.batchSize(), threshold);
+        Evaluator.Settings.Builder b = Evaluator.Settings.builder(window).optSamples(samples).optThreshold(threshold);
+        if (tasks != null) {
+            b.optTasks(tasks);
+        }
+        if (lengths != null) {
+            b.optLengths(lengths);
+        }
+        if (depths != null) {
+            b.optDepths(depths);
+        }
+        Evaluator.Settings s = b.build();
         String v = version != null ? version : modelDir.toAbsolutePath().getFileName().toString();
-        try (ModelStore.Loaded loaded = ModelStore.load(modelDir, ModelOptions.start(config))) {
+        try (ModelStore.Loaded loaded = ModelStore.load(modelDir, ModelRoles.device(config))) {
             if (theta != null) {
                 loaded.model().setRopeTheta(theta);
             }
-            Evaluator.Report r = Evaluator.run(loaded.model(), loaded.tokenizer(), s);
+            Evaluator.Report r = Evaluator.run(new ModelAnswerer(loaded.model(), loaded.tokenizer()), s);
             System.out.print(r.tableText());
             System.out.print(r.heatmapText());
             Path dir = out != null ? out : modelDir;
@@ -81,11 +90,8 @@ final class EvalCommand implements Callable<Integer> {
             System.out.println("wrote " + dir.resolve("eval.json") + ", heatmap.png, heatmap.txt");
             if (emit) {
                 try (KafkaProducer<String, SpecificRecord> p = new KafkaClients(config).producer("longpo-eval", null)) {
-                    for (Evaluator.Cell c : r.cells()) {
-                        p.send(new ProducerRecord<>(Topics.EVAL_RESULTS.name(), v, EvalResult.newBuilder().setModelVersion(v)
-                                .setIteration(0).setTask(c.task()).setLength(c.length())
-                                .setDepth(c.depth() < 0 ? null : c.depth()).setScore(c.score()).setN(c.n())
-                                .setCheckpointUri(modelDir.toUri().toString()).setCreatedAt(Instant.now()).build()));
+                    for (EvalResult e : EvaluatorWorker.results(r, v, 0, modelDir.toUri().toString())) {
+                        p.send(new ProducerRecord<>(Topics.EVAL_RESULTS.name(), v, e));
                     }
                 }
                 System.out.println("emitted " + r.cells().size() + " results to " + Topics.EVAL_RESULTS.name());

@@ -20,7 +20,7 @@ final class IngestCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        try (Ingestor ingestor = new Ingestor(new KafkaClients(options.load()), System.err)) {
+        try (Ingestor ingestor = new Ingestor(new KafkaClients(options.load()))) {
             Ingestor.Report r = ingestor.ingest(paths);
             System.out.printf("ingested %d documents, %d chunks, %.2f MB in %.2f s (%.1f docs/s, %.2f MB/s); rejected %d%n",
                     r.documents(), r.chunks(), r.bytes() / 1e6, r.seconds(), r.docsPerSecond(), r.megabytesPerSecond(),

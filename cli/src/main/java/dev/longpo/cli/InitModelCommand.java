@@ -4,6 +4,7 @@ import dev.longpo.common.LongpoConfig;
 import dev.longpo.model.LlamaModel;
 import dev.longpo.model.ModelConfig;
 import dev.longpo.model.ModelStore;
+import dev.longpo.workers.ModelRoles;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -23,29 +24,14 @@ final class InitModelCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0")
     long seed;
 
-    @Option(names = "--layers", defaultValue = "4")
-    int layers;
-
-    @Option(names = "--hidden", defaultValue = "128")
-    int hidden;
-
-    @Option(names = "--heads", defaultValue = "4")
-    int heads;
-
-    @Option(names = "--kv-heads", defaultValue = "4")
-    int kvHeads;
-
-    @Option(names = "--intermediate", defaultValue = "352")
-    int intermediate;
-
-    @Option(names = "--rope-theta", defaultValue = "10000")
-    double theta;
+    @Mixin
+    MiniArchitecture arch;
 
     @Override
     public Integer call() throws Exception {
         LongpoConfig config = options.load();
-        ModelConfig mc = ModelConfig.mini(layers, hidden, heads, kvHeads, intermediate, theta, 8192);
-        try (LlamaModel model = LlamaModel.random(mc, ModelOptions.start(config), seed)) {
+        ModelConfig mc = arch.config(16_384);
+        try (LlamaModel model = LlamaModel.random(mc, ModelRoles.device(config), seed)) {
             String sha = ModelStore.save(model, out, Map.of("seed", String.valueOf(seed)));
             System.out.printf("wrote %s: %,d parameters, sha256 %s%n", out, mc.parameterCount(), sha);
         }

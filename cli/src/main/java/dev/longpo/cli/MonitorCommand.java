@@ -3,6 +3,8 @@ package dev.longpo.cli;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.common.LongpoConfig;
 import dev.longpo.common.TopicFollower;
+import dev.longpo.loop.RunEvent;
+import dev.longpo.loop.RunState;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -42,13 +44,14 @@ final class MonitorCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         LongpoConfig config = options.load();
         KafkaClients clients = new KafkaClients(config);
-        LoopState state = new LoopState(run, config.get("loop.short.task"), config.getDouble("eval.threshold"));
+        RunState state = RunState.of(config, run);
+        RunView view = new RunView(state);
         boolean tty = System.console() != null;
         try (GracefulStop stop = new GracefulStop(Duration.ofSeconds(10));
-             TopicFollower events = new TopicFollower(clients, LoopState.TOPICS, System.err)) {
-            events.readToEnd(Duration.ofMinutes(2)).forEach(state::accept);
+             TopicFollower events = new TopicFollower(clients, RunEvent.TOPICS)) {
+            events.readToEnd(Duration.ofMinutes(2)).forEach(e -> state.accept(RunEvent.of(e)));
             while (true) {
-                System.out.print(tty && !once ? "\033[H\033[2J" + state.view() : state.view() + "\n");
+                System.out.print(tty && !once ? "\033[H\033[2J" + view.view() : view.view() + "\n");
                 if (plots != null) {
                     Plots.write(state, plots);
                 }
@@ -58,7 +61,7 @@ final class MonitorCommand implements Callable<Integer> {
                 long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(every);
                 while (System.nanoTime() < until && !stop.requested()) {
                     for (SpecificRecord e : events.poll(Duration.ofMillis(500))) {
-                        state.accept(e);
+                        state.accept(RunEvent.of(e));
                     }
                 }
             }

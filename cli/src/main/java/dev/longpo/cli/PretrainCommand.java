@@ -1,9 +1,9 @@
 package dev.longpo.cli;
 
 import dev.longpo.common.LongpoConfig;
-import dev.longpo.model.ModelConfig;
-import dev.longpo.tasks.PretrainJob;
-import dev.longpo.tasks.Pretrainer;
+import dev.longpo.pretrain.PretrainJob;
+import dev.longpo.pretrain.Pretrainer;
+import dev.longpo.workers.ModelRoles;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
@@ -43,20 +43,8 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--lm-weight", defaultValue = "0.1", description = "weight of the language-model loss on all tokens")
     double lmWeight;
 
-    @Option(names = "--rope-theta", defaultValue = "1000000", description = "RoPE base of the new model")
-    double ropeTheta;
-
-    @Option(names = "--layers", defaultValue = "4")
-    int layers;
-
-    @Option(names = "--hidden", defaultValue = "128")
-    int hidden;
-
-    @Option(names = "--heads", defaultValue = "4")
-    int heads;
-
-    @Option(names = "--intermediate", defaultValue = "352", description = "SwiGLU width")
-    int intermediate;
+    @Mixin
+    MiniArchitecture arch;
 
     @Option(names = "--init", description = "continue from this model directory instead of a random initialisation")
     Path init;
@@ -89,15 +77,13 @@ final class PretrainCommand implements Callable<Integer> {
             b.optMix(mix);
         }
         Pretrainer.Settings ps = b.build();
-        ModelConfig arch = ModelConfig.mini(layers, hidden, heads, heads, intermediate, ropeTheta, 16_384);
         String command = String.format(Locale.ROOT, "longpo pretrain --window %d --steps %d --batch %d --lr %s --seed %d"
-                        + " --lm-weight %s --rope-theta %.0f --layers %d --hidden %d --heads %d --intermediate %d%s%s",
-                window, steps, batch, lr, seed, lmWeight, ropeTheta, layers, hidden, heads, intermediate,
+                        + " --lm-weight %s %s%s%s", window, steps, batch, lr, seed, lmWeight, arch.commandLine(),
                 init != null ? " --init " + init : "", mix != null ? " --mix " + mixText(ps.mix()) : "");
         Path stateDir = state != null ? state
                 : config.getPath("pretrain.state.dir").resolve(out.toAbsolutePath().getFileName().toString());
-        PretrainJob.Made made = PretrainJob.run(new PretrainJob.Spec(arch, ps, init, out, stateDir, evalSamples, command,
-                cardNote), ModelOptions.start(config));
+        PretrainJob.Made made = PretrainJob.run(new PretrainJob.Spec(arch.config(16_384), ps, init, out, stateDir, evalSamples, command,
+                cardNote), ModelRoles.device(config));
         System.out.println(made.report().tableText());
         System.out.println(made.report().heatmapText());
         System.out.println("wrote " + out + " (model, MODEL_CARD.md, eval.json, heatmap.png)");

@@ -5,10 +5,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.longpo.common.LongpoConfig;
-import dev.longpo.model.ChatFormat;
 import dev.longpo.model.ModelStore;
 import dev.longpo.model.Scorer;
+import dev.longpo.text.ChatFormat;
 import dev.longpo.text.Tokenizer;
+import dev.longpo.workers.ModelRoles;
 import java.io.BufferedReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -86,7 +87,7 @@ final class ScoreCommand implements Callable<Integer> {
             rows.add(new String[] {input.single.context == null ? "" : input.single.context, input.single.prompt,
                 input.single.response});
         }
-        try (ModelStore.Loaded loaded = ModelStore.load(modelDir, ModelOptions.start(config))) {
+        try (ModelStore.Loaded loaded = ModelStore.load(modelDir, ModelRoles.device(config))) {
             if (theta != null) {
                 loaded.model().setRopeTheta(theta);
             }

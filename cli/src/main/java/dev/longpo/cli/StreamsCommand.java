@@ -23,7 +23,7 @@ final class StreamsCommand implements Callable<Integer> {
         try (GracefulStop stop = new GracefulStop(GracefulStop.UNTIL_DONE); StreamsApp app = new StreamsApp(clients)) {
             app.start();
             app.awaitRunning(Duration.ofMinutes(2));
-            System.err.println("stream processors running (Ctrl-C stops them)");
+            System.out.println("stream processors running (Ctrl-C stops them)");
             stop.awaitRequest();
         }
         return 0;

@@ -1,8 +1,10 @@
 package dev.longpo.cli;
 
-import ai.djl.Device;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.common.LongpoConfig;
+import dev.longpo.loop.Role;
+import dev.longpo.loop.RoleRunner;
+import dev.longpo.loop.Roles;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -12,7 +14,7 @@ import picocli.CommandLine.Option;
 /**
  * {@code longpo worker --role instruct|respond|train|eval|control}: one worker process. Device, threads, batch
  * and objective come from configuration; SIGTERM (Ctrl-C) finishes or aborts the batch in flight and
- * exits; a status line goes to stderr every {@code worker.status.ms}.
+ * exits; a status line is logged every {@code worker.status.ms}. The control role never loads the model engine.
  */
 @Command(name = "worker", description = "Run one worker: instruction generator, response generator, trainer, evaluator or controller.")
 final class WorkerCommand implements Callable<Integer> {
@@ -34,10 +36,9 @@ final class WorkerCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         LongpoConfig c = options.load();
-        KafkaClients clients = new KafkaClients(c);
-        Device device = ModelOptions.start(c);
         try (GracefulStop stop = new GracefulStop(GracefulStop.UNTIL_DONE)) {
-            WorkerRoles.run(role, c, clients, model, instance, device, stop.flag(), exitWhenIdle, System.err);
+            Roles.run(Role.parse(role), new RoleRunner.Context(c, new KafkaClients(c), model, instance, stop.flag(),
+                    exitWhenIdle));
         }
         return 0;
     }

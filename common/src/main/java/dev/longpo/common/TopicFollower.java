@@ -1,7 +1,6 @@
 package dev.longpo.common;
 
 import dev.longpo.events.Topic;
-import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -12,6 +11,8 @@ import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Follows a set of topics from their beginning, without a consumer group, and decodes each committed
@@ -20,15 +21,14 @@ import org.apache.kafka.common.TopicPartition;
  * skipped; it never stops the view.
  */
 public final class TopicFollower implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(TopicFollower.class);
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final Map<String, Topic<? extends SpecificRecord>> topics = new HashMap<>();
     private final KafkaClients clients;
-    private final PrintStream log;
     private final List<TopicPartition> parts = new ArrayList<>();
 
-    public TopicFollower(KafkaClients clients, List<Topic<? extends SpecificRecord>> follow, PrintStream log) {
+    public TopicFollower(KafkaClients clients, List<Topic<? extends SpecificRecord>> follow) {
         this.clients = clients;
-        this.log = log;
         this.consumer = clients.rawConsumer("follow-" + UUID.randomUUID(), "longpo-follow");
         for (Topic<? extends SpecificRecord> t : follow) {
             topics.put(t.name(), t);
@@ -45,7 +45,7 @@ public final class TopicFollower implements AutoCloseable {
             try {
                 out.add(clients.serde(topics.get(r.topic())).deserialize(r.topic(), r.value()));
             } catch (RuntimeException e) {
-                log.printf("skipping an undecodable %s record at offset %d: %s%n", r.topic(), r.offset(), e.getMessage());
+                LOG.warn("skipping an undecodable {} record at offset {}: {}", r.topic(), r.offset(), e.getMessage());
             }
         }
         return out;

@@ -5,7 +5,8 @@ import dev.longpo.avro.Checkpoint;
 import dev.longpo.avro.EvalResult;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.events.Topics;
-import dev.longpo.model.AtomicFiles;
+import dev.longpo.files.AtomicFiles;
+import dev.longpo.model.ModelAnswerer;
 import dev.longpo.model.ModelStore;
 import dev.longpo.tasks.Evaluator;
 import java.net.URI;
@@ -62,7 +63,7 @@ public final class EvaluatorWorker extends TransactionalWorker<Checkpoint> {
             }
             try (ModelStore.Loaded m = ModelStore.load(dir, device)) {
                 m.model().setRopeTheta(c.getTheta());
-                Evaluator.Report r = Evaluator.run(m.model(), m.tokenizer(), settings);
+                Evaluator.Report r = Evaluator.run(new ModelAnswerer(m.model(), m.tokenizer()), settings);
                 for (EvalResult e : results(r, c.getModelVersion(), c.getIteration(), c.getUri())) {
                     out.add(new ProducerRecord<>(Topics.EVAL_RESULTS.name(), c.getModelVersion(), e));
                 }

@@ -6,7 +6,7 @@ import dev.longpo.avro.IterationEventType;
 import dev.longpo.common.Decoder;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.events.Topics;
-import dev.longpo.model.AtomicFiles;
+import dev.longpo.files.AtomicFiles;
 import dev.longpo.model.ModelStore;
 import java.io.IOException;
 import java.net.URI;

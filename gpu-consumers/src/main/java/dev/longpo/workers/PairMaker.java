@@ -1,11 +1,11 @@
 package dev.longpo.workers;
 
 import dev.longpo.avro.GenerationRequest;
-import dev.longpo.model.ChatFormat;
 import dev.longpo.model.Generator;
 import dev.longpo.model.LlamaModel;
 import dev.longpo.model.ModelStore;
 import dev.longpo.model.Scorer;
+import dev.longpo.text.ChatFormat;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

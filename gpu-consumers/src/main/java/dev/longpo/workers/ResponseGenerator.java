@@ -4,7 +4,7 @@ import dev.longpo.avro.GenerationRequest;
 import dev.longpo.avro.PreferencePair;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.events.Topics;
-import dev.longpo.model.ChatFormat;
+import dev.longpo.text.ChatFormat;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;

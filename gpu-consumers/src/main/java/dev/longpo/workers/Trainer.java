@@ -1,10 +1,6 @@
 package dev.longpo.workers;
 
 import ai.djl.Device;
-import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
-import ai.djl.training.GradientCollector;
 import dev.longpo.avro.Checkpoint;
 import dev.longpo.avro.TopicPartitionOffset;
 import dev.longpo.avro.TrainingMetrics;
@@ -16,34 +12,34 @@ import dev.longpo.common.KafkaClients;
 import dev.longpo.common.LongpoConfig;
 import dev.longpo.events.Topics;
 import dev.longpo.model.AdamW;
-import dev.longpo.model.ChatFormat;
 import dev.longpo.model.Checkpoints;
 import dev.longpo.model.LlamaModel;
 import dev.longpo.model.ModelStore;
 import dev.longpo.model.Objective;
 import dev.longpo.model.PreferenceSample;
-import dev.longpo.model.Tensors;
+import dev.longpo.model.TrainStep;
+import dev.longpo.text.ChatFormat;
 import dev.longpo.text.Tokenizer;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.stream.Stream;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The online LongPO trainer. It reads {@code training-samples} with its own offset bookkeeping (no
@@ -57,10 +53,32 @@ import org.apache.kafka.common.TopicPartition;
  * than {@code maxStaleness} iterations behind the newest seen are skipped and counted.
  */
 public final class Trainer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
+
+    /**
+     * What a checkpoint records for the trainer besides weights and optimizer: the run and version of
+     * the weights, the newest iteration seen, the next offset of every partition of
+     * {@code training-samples}, and the ledger of sample ids applied so far (in order).
+     */
+    public record TrainerState(String runId, String modelVersion, int newestIteration, Map<Integer, Long> offsets,
+                               List<String> ledger) {
+    }
     /** Trainer settings. */
     public record Settings(String runId, Path checkpointRoot, Objective objective, Objective.Hyper hyper,
                            AdamW.Settings optimizer, int accumulate, int checkpointEvery, Duration idleCheckpoint,
                            int maxStaleness) {
+        public Settings {
+            if (runId == null || runId.isBlank() || checkpointRoot == null || objective == null || hyper == null
+                    || optimizer == null) {
+                throw new IllegalArgumentException("the trainer needs a run id, a checkpoint folder, an objective,"
+                        + " its hyper-parameters and optimizer settings");
+            }
+            if (accumulate < 1 || checkpointEvery < 1 || idleCheckpoint.isNegative() || maxStaleness < 0) {
+                throw new IllegalArgumentException("trainer.accumulate and trainer.checkpoint.every must be >= 1, and"
+                        + " the idle checkpoint time and trainer.max.staleness must not be negative");
+            }
+        }
+
         /** The {@code trainer.*} settings of run {@code run.id}. */
         public static Settings from(LongpoConfig c) {
             return new Settings(c.get("run.id"), c.getPath("trainer.checkpoint.dir"), Objective.parse(c.get("trainer.objective")),
@@ -81,6 +99,7 @@ public final class Trainer implements AutoCloseable {
     private final Decoder<TrainingSample> decoder;
     private LlamaModel model;
     private AdamW optimizer;
+    private TrainStep<Objective.Metrics> trainStep;
     private Tokenizer tokenizer;
     private final Map<TopicPartition, Long> next = new HashMap<>();
     private final List<String> ledger = new ArrayList<>();
@@ -102,14 +121,7 @@ public final class Trainer implements AutoCloseable {
 
     /** The newest complete checkpoint directory of this run, if any. */
     public static Optional<Path> newest(Path root, String runId) throws IOException {
-        Path dir = root.resolve(runId);
-        if (!Files.isDirectory(dir)) {
-            return Optional.empty();
-        }
-        try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(p -> p.getFileName().toString().startsWith("step-") && Files.exists(p.resolve("trainer.json")))
-                    .max(java.util.Comparator.comparing(p -> p.getFileName().toString()));
-        }
+        return Checkpoints.newest(root.resolve(runId), "step-");
     }
 
     private void restore(Path initialModel) throws IOException {
@@ -118,24 +130,18 @@ public final class Trainer implements AutoCloseable {
                 .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
         consumer.assign(parts);
         if (latest.isPresent()) {
-            Checkpoints.Restored r = Checkpoints.load(latest.get(), device, s.optimizer());
+            Checkpoints.Restored<TrainerState> r = Checkpoints.load(latest.get(), device, s.optimizer(),
+                    TrainerState.class);
             model = r.model();
             optimizer = r.optimizer();
             tokenizer = ModelStore.tokenizer(latest.get());
-            Map<String, String> st = r.state();
-            for (String kv : st.getOrDefault("offsets", "").split(",")) {
-                if (!kv.isBlank()) {
-                    String[] p = kv.split("=");
-                    next.put(new TopicPartition(Topics.TRAINING_SAMPLES.name(), Integer.parseInt(p[0])), Long.parseLong(p[1]));
-                }
-            }
-            String l = st.getOrDefault("ledger", "");
-            if (!l.isBlank()) {
-                ledger.addAll(List.of(l.split(",")));
-            }
+            TrainerState st = r.state();
+            st.offsets().forEach((p, off) -> next.put(new TopicPartition(Topics.TRAINING_SAMPLES.name(), p), off));
+            ledger.addAll(st.ledger());
             checkpointedStep = optimizer.stepCount();
-            newestIteration = Integer.parseInt(st.getOrDefault("newest_iteration", "0"));
-            parentVersion = st.get("model_version");
+            newestIteration = st.newestIteration();
+            parentVersion = st.modelVersion();
+            LOG.info("restored {} (step {}, {} samples applied)", latest.get(), checkpointedStep, ledger.size());
         } else {
             ModelStore.Loaded loaded = ModelStore.load(initialModel, device);
             model = loaded.model();
@@ -151,6 +157,7 @@ public final class Trainer implements AutoCloseable {
             }
         }
         model.setTrainable(true);
+        trainStep = new TrainStep<>(model, optimizer);
     }
 
     public long step() {
@@ -167,7 +174,7 @@ public final class Trainer implements AutoCloseable {
     }
 
     /** Trains until {@code stop} is set or, with {@code stopWhenIdle}, the input stays empty for the idle time. */
-    public void run(AtomicBoolean stop, boolean stopWhenIdle, PrintStream log) throws IOException {
+    public void run(AtomicBoolean stop, boolean stopWhenIdle) throws IOException {
         ChatFormat fmt = new ChatFormat(tokenizer);
         List<Objective.Metrics> stepMetrics = new ArrayList<>();
         long stepTokens = 0;
@@ -178,7 +185,7 @@ public final class Trainer implements AutoCloseable {
             if (polled.isEmpty()) {
                 boolean idle = System.nanoTime() - lastData > s.idleCheckpoint().toNanos();
                 if (idle && optimizer.stepCount() > checkpointedStep && pendingIds.isEmpty()) {
-                    checkpoint(log);
+                    checkpoint();
                 }
                 if (idle && stopWhenIdle && pendingIds.isEmpty()) {
                     return;
@@ -196,18 +203,14 @@ public final class Trainer implements AutoCloseable {
                 } else {
                     PreferenceSample ps = toSample(d.value());
                     model.setRopeTheta(d.value().getTheta1());
-                    try (NDScope scope = new NDScope(); NDManager m = model.manager().newSubManager();
-                         GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                        Objective.Result res = s.objective().compute(s.hyper(), ps.terms(model, fmt, m));
-                        gc.backward(res.loss().div(Tensors.scalar(m, s.accumulate())));
-                        stepMetrics.add(res.metrics());
-                    }
+                    stepMetrics.add(trainStep.backward(ps.forward(s.objective(), s.hyper(), model, fmt),
+                            1.0 / s.accumulate()));
                     stepTokens += ps.tokenCount(fmt);
                     pendingIds.add(d.value().getSampleId());
                 }
                 next.put(tp, r.offset() + 1);
                 if (pendingIds.size() >= s.accumulate()) {
-                    AdamW.StepInfo info = optimizer.step();
+                    AdamW.StepInfo info = trainStep.step();
                     double secs = (System.nanoTime() - stepStart) / 1e9;
                     emitMetrics(info, stepMetrics, stepTokens / secs);
                     ledger.addAll(pendingIds);
@@ -216,7 +219,7 @@ public final class Trainer implements AutoCloseable {
                     stepTokens = 0;
                     stepStart = System.nanoTime();
                     if (optimizer.stepCount() % s.checkpointEvery() == 0) {
-                        checkpoint(log);
+                        checkpoint();
                     }
                 }
             }
@@ -276,18 +279,13 @@ public final class Trainer implements AutoCloseable {
     }
 
     /** Writes the checkpoint of the current step (atomically) and announces it. */
-    private void checkpoint(PrintStream log) throws IOException {
+    private void checkpoint() throws IOException {
         long step = optimizer.stepCount();
         Path dir = s.checkpointRoot().resolve(s.runId()).resolve(String.format("step-%08d", step));
-        Map<String, String> st = new LinkedHashMap<>();
-        StringBuilder offsets = new StringBuilder();
-        next.forEach((tp, off) -> offsets.append(offsets.length() == 0 ? "" : ",").append(tp.partition()).append('=').append(off));
-        st.put("offsets", offsets.toString());
-        st.put("ledger", String.join(",", ledger));
-        st.put("run_id", s.runId());
-        st.put("model_version", version(step));
-        st.put("newest_iteration", String.valueOf(newestIteration));
-        String sha = Checkpoints.save(dir, model, optimizer, st);
+        Map<Integer, Long> offsets = new TreeMap<>();
+        next.forEach((tp, off) -> offsets.put(tp.partition(), off));
+        String sha = Checkpoints.save(dir, model, optimizer,
+                new TrainerState(s.runId(), version(step), newestIteration, offsets, List.copyOf(ledger)));
         long size = Files.size(dir.resolve("model.safetensors"));
         List<TopicPartitionOffset> tpo = new ArrayList<>();
         next.forEach((tp, off) -> tpo.add(new TopicPartitionOffset(tp.topic(), tp.partition(), off)));
@@ -298,7 +296,7 @@ public final class Trainer implements AutoCloseable {
                 .setCreatedAt(Instant.now()).build()));
         producer.flush();
         checkpointedStep = step;
-        log.printf("trainer: checkpoint step %d (%d samples applied) -> %s%n", step, ledger.size(), dir);
+        LOG.info("checkpoint step {} ({} samples applied) -> {}", step, ledger.size(), dir);
     }
 
     @Override

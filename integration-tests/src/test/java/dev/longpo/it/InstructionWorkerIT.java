@@ -15,21 +15,24 @@ import dev.longpo.tasks.Tasks;
 import dev.longpo.workers.InstructionGenerator;
 import dev.longpo.workers.ModelSlot;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.test.TestUtils;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** The committed pi_S writes instructions for chunks through the transactional instruction generator. */
+@Timeout(value = 5, unit = TimeUnit.MINUTES)
 class InstructionWorkerIT {
     @Test
     void everyRequestBecomesOneInstructionOrOneDeadLetter() throws Exception {
@@ -53,18 +56,15 @@ class InstructionWorkerIT {
              InstructionGenerator gen = new InstructionGenerator(clients, slot, tag, 6, 4, 48)) {
             Thread t = new Thread(() -> {
                 try {
-                    gen.run(stop, System.err);
+                    gen.run(stop);
                 } catch (Exception e) {
                     throw new IllegalStateException(e);
                 }
             });
             t.start();
             // the shared topic may hold other tests' requests first: wait for this test's own outcomes
-            long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
-            while (instructions(clients, tag).size() + deadLetters(clients, tag).size() < 6
-                    && System.nanoTime() < deadline) {
-                Thread.sleep(1000);
-            }
+            TestUtils.waitForCondition(() -> instructions(clients, tag).size() + deadLetters(clients, tag).size() >= 6,
+                    180_000, "an outcome for each of the six requests");
             stop.set(true);
             t.join(30_000);
         }

@@ -16,6 +16,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -25,9 +26,12 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.test.TestUtils;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** Records cross between Apicurio's own serde (Confluent-compatible mode) and ours through a real topic. */
+@Timeout(value = 3, unit = TimeUnit.MINUTES)
 class InteropIT {
     private static Chunk chunk(String id) {
         return Chunk.newBuilder().setDocId(id).setChunkIndex(0).setNumChunks(1).setStartByte(0).setEndByte(5)
@@ -71,14 +75,14 @@ class InteropIT {
         List<Chunk> readByUs = new ArrayList<>();
         try (KafkaConsumer<byte[], byte[]> c = clients.rawConsumer("interop-" + UUID.randomUUID(), "interop")) {
             c.subscribe(List.of(topicName));
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (readByUs.size() < 2 && System.nanoTime() < deadline) {
+            TestUtils.waitForCondition(() -> {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
                     Decoder.Result<Chunk> res = decoder.decode(r);
                     assertEquals(null, res.deadLetter(), () -> res.deadLetter().getReason());
                     readByUs.add(res.value());
                 }
-            }
+                return readByUs.size() >= 2;
+            }, 30_000, "both records read by our decoder");
         }
         assertEquals(List.of(chunk("from-apicurio"), chunk("from-longpo")), readByUs);
 
@@ -92,10 +96,10 @@ class InteropIT {
         try (KafkaConsumer<String, Object> c = new KafkaConsumer<>(consProps, new StringDeserializer(),
                 theirDeserializer)) {
             c.subscribe(List.of(topicName));
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (readByThem.size() < 2 && System.nanoTime() < deadline) {
+            TestUtils.waitForCondition(() -> {
                 c.poll(Duration.ofMillis(200)).forEach(r -> readByThem.add(r.value()));
-            }
+                return readByThem.size() >= 2;
+            }, 30_000, "both records read by Apicurio's deserializer");
         }
         assertEquals(List.of(chunk("from-apicurio"), chunk("from-longpo")), readByThem);
     }

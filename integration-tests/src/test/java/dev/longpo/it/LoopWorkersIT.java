@@ -11,29 +11,32 @@ import dev.longpo.avro.IterationEventType;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.events.Topics;
 import dev.longpo.loop.Controller;
+import dev.longpo.loop.ControllerWorker;
+import dev.longpo.loop.LoopSettings;
 import dev.longpo.model.LlamaModel;
 import dev.longpo.model.ModelConfig;
 import dev.longpo.model.ModelStore;
 import dev.longpo.tasks.Evaluator;
-import dev.longpo.workers.ControllerWorker;
 import dev.longpo.workers.EvaluatorWorker;
-import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.BooleanSupplier;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.test.TestUtils;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The evaluator and controller workers on a real broker: checkpoints become scores, scores decisions. */
+@Timeout(value = 5, unit = TimeUnit.MINUTES)
 class LoopWorkersIT {
     @TempDir
     Path dir;
@@ -54,13 +57,6 @@ class LoopWorkersIT {
         return t;
     }
 
-    private static void await(BooleanSupplier done, Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!done.getAsBoolean() && System.nanoTime() < deadline) {
-            Thread.sleep(300);
-        }
-    }
-
     @Test
     void checkpointsAreEvaluatedAndBadOnesDeadLettered() throws Exception {
         KafkaClients clients = RealStack.get().clients();
@@ -77,17 +73,18 @@ class LoopWorkersIT {
                         .setIteration(1).setTheta(4e4).setMaxLength(4096).setCreatedAt(Instant.now()).build())).get();
             }
         }
-        Evaluator.Settings es = new Evaluator.Settings(List.of("niah_single", "short_math"), List.of(64, 128),
-                List.of(0.5), 2, 2, 1, 4, 0.8);
+        Evaluator.Settings es = Evaluator.Settings.builder(128).optTasks(List.of("niah_single", "short_mc"))
+                .optLengths(List.of(64, 128)).optDepths(List.of(0.5)).optSamples(2).optSeed(1).optBatchSize(4).build();
         AtomicBoolean stop = new AtomicBoolean();
         try (EvaluatorWorker w = new EvaluatorWorker(clients, run, es, Device.cpu())) {
-            Thread t = background(stop, s -> w.run(s, new PrintStream(PrintStream.nullOutputStream())));
-            await(() -> results(clients, run + "-good").size() >= 5, Duration.ofSeconds(120));
+            Thread t = background(stop, w::run);
+            TestUtils.waitForCondition(() -> results(clients, run + "-good").size() >= 5, 120_000,
+                    "the good checkpoint's five results");
             stop.set(true);
             t.join(30_000);
         }
         List<EvalResult> got = results(clients, run + "-good");
-        // niah_single at 64 and 128: overall and depth 0.5; short_math once
+        // niah_single at 64 and 128: overall and depth 0.5; short_mc once
         assertEquals(5, got.size(), got.toString());
         assertTrue(got.stream().allMatch(e -> e.getIteration() == 1 && e.getScore() >= 0 && e.getScore() <= 1));
         assertEquals(0, results(clients, run + "-bad").size());
@@ -103,22 +100,23 @@ class LoopWorkersIT {
         try (LlamaModel m = LlamaModel.random(ModelConfig.mini(2, 32, 4, 2, 48, 10_000, 4096), Device.cpu(), 5)) {
             ModelStore.save(m, base, Map.of());
         }
-        Controller.Settings cs = new Controller.Settings(run, 256, 3, List.of(4), 1, List.of(2), 1e4, 32, Controller.ThetaRule.NTK, 0.1,
-                false, 0, 0, "short_math", "pi_S",
-                base.toUri().toString());
+        LoopSettings cs = LoopSettings.builder().setRunId(run).setShortWindow(256).optFirstStretch(8).optMaxIterations(3)
+                .optSampleBudgets(List.of(4)).optMaxTurns(List.of(2)).setBase("pi_S", base.toUri().toString(), 1e4, 32)
+                .optThetaRule(Controller.ThetaRule.NTK).optShortMargin(0.1).optStallMs(0)
+                .optShortTasks(List.of("short_mc")).build();
         AtomicBoolean stop = new AtomicBoolean();
         try (ControllerWorker w = new ControllerWorker(clients, cs)) {
-            Thread t = background(stop, s -> w.run(s, new PrintStream(PrintStream.nullOutputStream())));
-            await(() -> decisions(clients, run).size() >= 1, Duration.ofSeconds(30));
+            Thread t = background(stop, w::run);
+            TestUtils.waitForCondition(() -> decisions(clients, run).size() >= 1, 30_000, "the first START");
             try (KafkaProducer<String, SpecificRecord> p = clients.producer("it-ctl", null)) {
-                p.send(new ProducerRecord<>(Topics.EVAL_RESULTS.name(), "pi_S", eval("pi_S", "short_math", 128, 0.8)));
+                p.send(new ProducerRecord<>(Topics.EVAL_RESULTS.name(), "pi_S", eval("pi_S", "short_mc", 128, 0.8)));
                 p.send(new ProducerRecord<>(Topics.CHECKPOINTS.name(), run, Checkpoint.newBuilder().setRunId(run)
                         .setModelVersion(run + "-step-4").setUri("file:///c").setSha256("abc").setSizeBytes(1).setStep(4)
                         .setIteration(1).setTheta(9e4).setMaxLength(4096).setCreatedAt(Instant.now()).build()));
                 p.send(new ProducerRecord<>(Topics.EVAL_RESULTS.name(), run, eval(run + "-step-4", "niah_single", 2048, 0.4)));
-                p.send(new ProducerRecord<>(Topics.EVAL_RESULTS.name(), run, eval(run + "-step-4", "short_math", 128, 0.78)));
+                p.send(new ProducerRecord<>(Topics.EVAL_RESULTS.name(), run, eval(run + "-step-4", "short_mc", 128, 0.78)));
             }
-            await(() -> decisions(clients, run).size() >= 3, Duration.ofSeconds(60));
+            TestUtils.waitForCondition(() -> decisions(clients, run).size() >= 3, 60_000, "PROMOTE and the next START");
             stop.set(true);
             t.join(30_000);
         }
@@ -130,8 +128,8 @@ class LoopWorkersIT {
 
         AtomicBoolean stop2 = new AtomicBoolean();
         try (ControllerWorker again = new ControllerWorker(clients, cs)) {
-            Thread t = background(stop2, s -> again.run(s, new PrintStream(PrintStream.nullOutputStream())));
-            Thread.sleep(5000);
+            Thread t = background(stop2, again::run);
+            Thread.sleep(5000); // time to read every topic back and to decide again, if it wrongly would
             stop2.set(true);
             t.join(30_000);
             assertEquals(3, again.controller().decisions().size());

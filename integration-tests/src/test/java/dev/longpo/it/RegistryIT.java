@@ -9,11 +9,14 @@ import dev.longpo.events.Topics;
 import dev.longpo.schema.SchemaRegistryClient;
 import dev.longpo.schema.SchemaRegistryException;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaBuilder;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** The project's registry client against a real Apicurio Registry's Confluent-compatible API. */
+@Timeout(value = 3, unit = TimeUnit.MINUTES)
 class RegistryIT {
     private static Schema v1() {
         return SchemaBuilder.record("Probe").namespace("dev.longpo.it").fields().requiredString("id").endRecord();

@@ -9,24 +9,25 @@ import dev.longpo.avro.EvalResult;
 import dev.longpo.avro.IterationEvent;
 import dev.longpo.avro.IterationEventType;
 import dev.longpo.avro.TrainingMetrics;
-import dev.longpo.cli.LoopRunner;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.common.LongpoConfig;
 import dev.longpo.common.TopicScanner;
 import dev.longpo.events.Topics;
+import dev.longpo.loop.LoopRunner;
 import dev.longpo.producers.Ingestor;
 import dev.longpo.tasks.CorpusGenerator;
-import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.test.TestUtils;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -36,6 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  * start iteration 2 from it, promote again and stop, with evaluation results for pi_S and for each
  * promoted model, and the trainer must have applied each sample once.
  */
+@Timeout(value = 15, unit = TimeUnit.MINUTES)
 class SelfEvolutionIT {
     @TempDir
     Path dir;
@@ -51,6 +53,8 @@ class SelfEvolutionIT {
             tiny.put("streams.commit.interval.ms", "100");
             tiny.put("ingest.max.chunk.tokens", "128");
             tiny.put("loop.short.window", "128");
+            tiny.put("loop.first.stretch", "8");
+            tiny.put("loop.theta.rule", "ntk");
             tiny.put("loop.max.iterations", "2");
             tiny.put("loop.sample.budget", "4,2");
             tiny.put("loop.short.margin", "1.0");
@@ -58,7 +62,7 @@ class SelfEvolutionIT {
             tiny.put("trainer.checkpoint.every", "2");
             tiny.put("trainer.idle.checkpoint.ms", "600000");
             tiny.put("grouping.timeout.ms", "3000");
-            tiny.put("eval.tasks", "niah_single,short_math");
+            tiny.put("eval.tasks", "niah_single,short_mc");
             tiny.put("eval.lengths", "128,1024,2048");
             tiny.put("eval.samples", "1");
             tiny.put("eval.short.samples", "4");
@@ -69,16 +73,13 @@ class SelfEvolutionIT {
             Path c2 = dir.resolve("iteration-2.jsonl");
             CorpusGenerator.write(c1, "it-i1", 8, 800, 960, 120, 1);
             CorpusGenerator.write(c2, "it-i2", 6, 1700, 1980, 120, 2);
-            PrintStream log = new PrintStream(Files.newOutputStream(Path.of("target", "self-evolution-it.log")), true);
-            try (Ingestor ingestor = new Ingestor(clients, log)) {
+            try (Ingestor ingestor = new Ingestor(clients)) {
                 assertFalse(ingestor.ingest(List.of(c1, c2)).anyRejected());
             }
-            try (LoopRunner runner = new LoopRunner(config, Path.of("..", "models", "pi-s"), log)) {
+            try (LoopRunner runner = new LoopRunner(config, Path.of("..", "models", "pi-s"))) {
                 runner.start();
-                long deadline = System.nanoTime() + 10L * 60 * 1_000_000_000L;
-                while (!stopped(clients, run) && runner.failure().isEmpty() && System.nanoTime() < deadline) {
-                    Thread.sleep(2000);
-                }
+                TestUtils.waitForCondition(() -> stopped(clients, run) || runner.failure().isPresent(),
+                        TimeUnit.MINUTES.toMillis(12), "the controller's STOP");
                 assertEquals(java.util.Optional.empty(), runner.failure());
             }
             List<IterationEvent> d = TopicReader.readAll(clients, Topics.ITERATIONS).stream().map(ConsumerRecord::value)
@@ -98,7 +99,7 @@ class SelfEvolutionIT {
                     .map(ConsumerRecord::value).filter(e -> e.getDepth() == null).collect(Collectors.groupingBy(
                             EvalResult::getModelVersion, Collectors.mapping(e -> e.getTask() + "@" + e.getLength(),
                                     Collectors.toSet())));
-            Set<String> full = Set.of("niah_single@128", "niah_single@1024", "niah_single@2048", "short_math@128");
+            Set<String> full = Set.of("niah_single@128", "niah_single@1024", "niah_single@2048", "short_mc@128");
             assertEquals(full, evaluated.get("pi_S"), "pi_S is evaluated by the same suite");
             assertEquals(full, evaluated.get(promoted1.getModelVersion()));
             assertEquals(full, evaluated.get(d.get(3).getModelVersion()));

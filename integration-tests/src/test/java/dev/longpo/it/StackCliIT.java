@@ -13,10 +13,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code longpo up / status / ingest / down} as a user runs them: child JVMs, recorded PIDs, clear errors. */
+@Timeout(value = 5, unit = TimeUnit.MINUTES)
 class StackCliIT {
     @TempDir
     Path dir;

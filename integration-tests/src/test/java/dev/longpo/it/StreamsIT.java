@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import org.apache.avro.specific.SpecificRecord;
@@ -32,7 +33,9 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.test.TestUtils;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -40,6 +43,7 @@ import org.junit.jupiter.api.io.TempDir;
  * samples, with stand-ins for the GPU workers and a restart of the applications half-way: every
  * document ends as exactly one training sample.
  */
+@Timeout(value = 5, unit = TimeUnit.MINUTES)
 class StreamsIT {
     @TempDir
     Path dir;
@@ -75,7 +79,7 @@ class StreamsIT {
                     .setMinLength(3000).setTargetLength(8000).setTheta0(1e4).setTheta1(8e4).setMaxTurns(2)
                     .setSampleBudget(100).setCreatedAt(Instant.now()).build())).get();
         }
-        try (Ingestor ingestor = new Ingestor(clients, System.err)) {
+        try (Ingestor ingestor = new Ingestor(clients)) {
             assertEquals(docs, ingestor.ingest(List.of(corpus)).documents());
         }
 
@@ -93,16 +97,15 @@ class StreamsIT {
         try {
             generated += fakeWorkers(clients, run + "-b", ours.and(firstHalf.negate()), docs);
             assertEquals(docs * 2, generated);
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (samples.values().stream().mapToInt(Integer::intValue).sum() < docs && System.nanoTime() < deadline) {
+            TestUtils.waitForCondition(() -> {
                 samples.clear();
                 for (ConsumerRecord<String, TrainingSample> r : TopicReader.readAll(clients, Topics.TRAINING_SAMPLES)) {
                     if (ours.test(r.key())) {
                         samples.merge(r.key(), 1, Integer::sum);
                     }
                 }
-                Thread.sleep(500);
-            }
+                return samples.values().stream().mapToInt(Integer::intValue).sum() >= docs;
+            }, 60_000, "a training sample per document");
         } finally {
             second.close();
         }
@@ -134,7 +137,10 @@ class StreamsIT {
             Decoder<GenerationRequest> gens = new Decoder<>(clients, Topics.GENERATION_REQUESTS, "it");
             c.subscribe(List.of(Topics.INSTRUCTION_REQUESTS.name(), Topics.GENERATION_REQUESTS.name()));
             long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-            while (made < pairs && System.nanoTime() < deadline) {
+            while (made < pairs) {
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("the stand-in workers made " + made + " of " + pairs + " pairs in 90 s");
+                }
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
                     if (r.topic().equals(Topics.INSTRUCTION_REQUESTS.name())) {
                         InstructionRequest q = reqs.decode(r).value();

@@ -14,12 +14,13 @@ import dev.longpo.avro.TrainingSample;
 import dev.longpo.avro.Turn;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.events.Topics;
-import dev.longpo.model.AtomicFiles;
+import dev.longpo.files.AtomicFiles;
 import dev.longpo.model.LlamaModel;
 import dev.longpo.model.ModelConfig;
 import dev.longpo.model.ModelStore;
 import dev.longpo.workers.ModelSlot;
 import dev.longpo.workers.Trainer;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,12 +30,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.test.TestUtils;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -42,6 +46,7 @@ import org.junit.jupiter.api.io.TempDir;
  * and restarted: the trainer applies every training sample exactly once (its checkpoint ledger), the
  * response generator publishes exactly one pair per request (read_committed).
  */
+@Timeout(value = 8, unit = TimeUnit.MINUTES)
 class WorkerCrashIT {
     @TempDir
     static Path dir;
@@ -71,15 +76,14 @@ class WorkerCrashIT {
                 .start();
     }
 
-    @SuppressWarnings("unchecked")
+    /** The ledger of the newest checkpoint's trainer state (state.json), read as any tool would. */
     private static List<String> ledger(Path ckptRoot, String run) throws Exception {
         var newest = Trainer.newest(ckptRoot, run);
         if (newest.isEmpty()) {
             return List.of();
         }
-        Map<String, String> st = new ObjectMapper().readValue(newest.get().resolve("trainer.json").toFile(), Map.class);
-        String l = st.getOrDefault("ledger", "");
-        return l.isBlank() ? List.of() : List.of(l.split(","));
+        return new ObjectMapper().readValue(newest.get().resolve("state.json").toFile(), Trainer.TrainerState.class)
+                .ledger();
     }
 
     @Test
@@ -105,10 +109,8 @@ class WorkerCrashIT {
         }
         Path log = dir.resolve(run + ".log");
         Process first = worker(stack, "train", run, log, "--exit-when-idle");
-        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-        while (Trainer.newest(dir.resolve("ckpt"), run).isEmpty() && System.nanoTime() < deadline && first.isAlive()) {
-            Thread.sleep(100);
-        }
+        TestUtils.waitForCondition(() -> Trainer.newest(dir.resolve("ckpt"), run).isPresent() || !first.isAlive(),
+                120_000, "the first checkpoint");
         Thread.sleep(rnd.nextInt(800));
         List<String> before = ledger(dir.resolve("ckpt"), run);
         assertTrue(first.isAlive(), "trainer exited before it could be killed; log: " + Files.readString(log));
@@ -156,10 +158,7 @@ class WorkerCrashIT {
         }
         Path log = dir.resolve(run + ".log");
         Process first = worker(stack, "respond", run, log);
-        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-        while (ours(clients, run).size() < 4 && System.nanoTime() < deadline) {
-            Thread.sleep(200);
-        }
+        TestUtils.waitForCondition(() -> ours(clients, run).size() >= 4, 120_000, "the first committed batch");
         Thread.sleep(new Random().nextInt(500));
         assertTrue(first.isAlive(), Files.readString(log));
         first.destroyForcibly(); // SIGKILL, possibly inside a transaction
@@ -168,10 +167,8 @@ class WorkerCrashIT {
 
         Process second = worker(stack, "respond", run, log);
         try {
-            deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-            while (ours(clients, run).size() < requests.size() && System.nanoTime() < deadline) {
-                Thread.sleep(300);
-            }
+            TestUtils.waitForCondition(() -> ours(clients, run).size() >= requests.size(), 120_000,
+                    "a pair for every request");
             Thread.sleep(2000); // anything duplicated would be committed by now
         } finally {
             second.destroy(); // SIGTERM: graceful
@@ -195,20 +192,21 @@ class WorkerCrashIT {
              KafkaProducer<String, SpecificRecord> p = clients.producer("it-slot", null)) {
             assertTrue(!slot.refresh(), "nothing announced yet");
             p.send(new ProducerRecord<>(Topics.ITERATIONS.name(), run, start(run, "bad", next, "0".repeat(64)))).get();
-            org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, () -> {
-                long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-                while (System.nanoTime() < deadline) {
+            IOException[] refused = new IOException[1];
+            TestUtils.waitForCondition(() -> {
+                try {
                     slot.refresh();
-                    Thread.sleep(100);
+                    return false;
+                } catch (IOException e) {
+                    refused[0] = e;
+                    return true;
                 }
-            }, "a checkpoint whose SHA-256 does not match is refused");
+            }, 20_000, "a checkpoint whose SHA-256 does not match is refused");
+            assertTrue(refused[0].getMessage().contains("SHA-256"), refused[0].getMessage());
             assertEquals("pi_S", slot.version());
             p.send(new ProducerRecord<>(Topics.ITERATIONS.name(), run, start(run, "good", next, sha))).get();
-            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-            while (!slot.version().equals("good") && System.nanoTime() < deadline) {
-                slot.refresh();
-                Thread.sleep(100);
-            }
+            TestUtils.waitForCondition(() -> slot.refresh() || slot.version().equals("good"), 20_000,
+                    "the switch to the good checkpoint");
             assertEquals("good", slot.version());
         }
     }

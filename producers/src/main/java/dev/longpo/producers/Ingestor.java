@@ -10,7 +10,6 @@ import dev.longpo.common.Progress;
 import dev.longpo.events.Topics;
 import dev.longpo.text.Tokenizer;
 import dev.longpo.text.TokenizerFactory;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -22,10 +21,13 @@ import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.UUID;
+import me.tongfei.progressbar.ProgressBar;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Publishes a corpus as {@link Document} and {@link Chunk} events (key = doc_id), in Kafka
@@ -35,6 +37,7 @@ import org.apache.kafka.common.KafkaException;
  * so re-ingesting the same document overwrites itself on the compacted {@code documents} topic.
  */
 public final class Ingestor implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Ingestor.class);
     /** What one ingestion run did. */
     public record Report(long documents, long chunks, long bytes, List<String> rejected, double docsPerSecond,
                          double megabytesPerSecond, double seconds) {
@@ -48,9 +51,8 @@ public final class Ingestor implements AutoCloseable {
     private final Chunker chunker;
     private final Tokenizer tokenizer;
     private final int docsPerTransaction;
-    private final PrintStream err;
 
-    public Ingestor(KafkaClients clients, PrintStream err) {
+    public Ingestor(KafkaClients clients) {
         LongpoConfig c = clients.config();
         this.tokenizer = TokenizerFactory.forName(c.get("tokenizer"));
         this.reader = new CorpusReader(new LinkedHashSet<>(Arrays.asList(c.get("ingest.extensions").split(","))),
@@ -58,7 +60,6 @@ public final class Ingestor implements AutoCloseable {
                 c.getLong("ingest.max.document.bytes"));
         this.chunker = new Chunker(tokenizer, c.getInt("ingest.max.chunk.tokens"));
         this.docsPerTransaction = c.getInt("ingest.transaction.docs");
-        this.err = err;
         this.producer = clients.producer("longpo-ingest", "longpo-ingest-" + UUID.randomUUID());
         this.producer.initTransactions();
     }
@@ -66,12 +67,12 @@ public final class Ingestor implements AutoCloseable {
     /** Ingests every document under {@code paths}. */
     public Report ingest(List<Path> paths) {
         List<Path> files = reader.files(paths);
-        Progress progress = new Progress("files", files.size());
         List<String> rejected = new ArrayList<>();
         long[] counts = new long[3]; // documents, chunks, bytes
         int[] inTxn = {0};
+        long t0 = System.nanoTime();
         producer.beginTransaction();
-        try {
+        try (ProgressBar progress = Progress.bar("files", files.size())) {
             for (Path f : files) {
                 reader.read(f, doc -> {
                     if (doc.isRejected()) {
@@ -87,15 +88,14 @@ public final class Ingestor implements AutoCloseable {
                         inTxn[0] = 0;
                     }
                 });
-                progress.step(sizeOf(f));
+                progress.step();
             }
             producer.commitTransaction();
         } catch (KafkaException e) {
             abortQuietly();
             throw new IllegalStateException("ingestion stopped, the open transaction was aborted: " + e.getMessage(), e);
         }
-        progress.finish();
-        double secs = progress.elapsedSeconds();
+        double secs = Math.max(1e-9, (System.nanoTime() - t0) / 1e9);
         return new Report(counts[0], counts[1], counts[2], rejected, counts[0] / secs, counts[2] / 1e6 / secs, secs);
     }
 
@@ -121,18 +121,10 @@ public final class Ingestor implements AutoCloseable {
 
     private void reject(SourceDocument doc, List<String> rejected) {
         String line = "rejected " + doc.source() + ": " + doc.error();
-        err.println(line);
+        LOG.warn(line);
         rejected.add(line);
         DeadLetter dl = DeadLetters.of("ingest", doc.error(), null).fromSource(doc.source(), doc.raw()).build();
         DeadLetters.send(producer, dl);
-    }
-
-    private static long sizeOf(Path f) {
-        try {
-            return java.nio.file.Files.size(f);
-        } catch (java.io.IOException e) {
-            return 0;
-        }
     }
 
     static String sha256(byte[] b) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.longpo.tasks.CorpusGenerator;
 import dev.longpo.text.ByteTokenizer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -104,5 +105,13 @@ class ChunkerTest {
     void blankDocumentHasNoChunksAndTinyLimitsAreRefused() {
         assertEquals(List.of(), new Chunker(BYTES, 64).chunk(" \n\n \t"));
         assertThrows(IllegalArgumentException.class, () -> new Chunker(BYTES, 2));
+    }
+
+    @Test
+    void theDemoCorpusChunksIntoOneParagraphPerShortWindow() {
+        String doc = CorpusGenerator.document(2000, 240, new Random(1));
+        List<Chunker.Piece> chunks = new Chunker(BYTES, 256).chunk(doc);
+        assertEquals(doc.split("\n\n").length, chunks.size(), "each paragraph is one chunk of the short window");
+        assertOffsetsAddressText(doc, chunks, 256);
     }
 }

@@ -15,7 +15,7 @@ import org.apache.kafka.streams.Topology;
 
 /**
  * Runs the pipeline's four topologies as four Kafka Streams applications in one process (each
- * exactly-once, with its own application id {@code <streams.application.prefix>-<name>} and state),
+ * exactly-once, with its own application id {@code <pipeline.app.prefix>-<name>} and state),
  * so each scales and restarts independently. Settings come from {@link LongpoConfig}.
  */
 public final class StreamsApp implements AutoCloseable {

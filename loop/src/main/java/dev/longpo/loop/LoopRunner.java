@@ -1,0 +1,83 @@
+package dev.longpo.loop;
+
+import dev.longpo.common.KafkaClients;
+import dev.longpo.common.LongpoConfig;
+import dev.longpo.streams.StreamsApp;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The whole self-evolution loop in one process: the four Kafka Streams applications and one worker
+ * of every {@link Role}, each on its own thread and its own Kafka clients, exactly as
+ * {@code longpo worker --role ...} would run them as separate processes on separate machines. Used by
+ * the demo, {@code longpo reproduce} and the whole-loop integration test. The first worker that fails
+ * stops the loop; {@link #failure()} says which and why.
+ */
+public final class LoopRunner implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(LoopRunner.class);
+    private final LongpoConfig config;
+    private final Path baseModel;
+    private final List<Role> roles;
+    private final AtomicBoolean stop = new AtomicBoolean();
+    private final AtomicReference<String> failure = new AtomicReference<>();
+    private final List<Thread> threads = new ArrayList<>();
+    private StreamsApp streams;
+
+    /** A runner of every role. */
+    public LoopRunner(LongpoConfig config, Path baseModel) {
+        this(config, baseModel, List.of(Role.values()));
+    }
+
+    /** A runner of the stream processors and the given roles only. */
+    public LoopRunner(LongpoConfig config, Path baseModel, List<Role> roles) {
+        this.config = config;
+        this.baseModel = baseModel;
+        this.roles = List.copyOf(roles);
+    }
+
+    /** Starts the stream processors, waits until they run, then starts every worker. */
+    public void start() throws InterruptedException {
+        KafkaClients clients = new KafkaClients(config);
+        streams = new StreamsApp(clients);
+        streams.start();
+        streams.awaitRunning(Duration.ofMinutes(2));
+        for (Role role : roles) {
+            Thread t = new Thread(() -> {
+                try {
+                    Roles.run(role, new RoleRunner.Context(config, clients, baseModel, "0", stop, false));
+                } catch (Exception | Error e) {
+                    if (!stop.get()) {
+                        failure.compareAndSet(null, role + " worker failed: " + e);
+                        LOG.error("{} worker failed", role, e);
+                    }
+                }
+            }, "longpo-" + role.id());
+            threads.add(t);
+            t.start();
+        }
+    }
+
+    /** Why the loop broke, if a worker failed. */
+    public Optional<String> failure() {
+        return Optional.ofNullable(failure.get());
+    }
+
+    /** Stops every worker (each finishes or aborts the batch in flight) and closes the stream processors. */
+    @Override
+    public void close() throws InterruptedException {
+        stop.set(true);
+        for (Thread t : threads) {
+            t.join(Duration.ofMinutes(2).toMillis());
+        }
+        if (streams != null) {
+            streams.close();
+        }
+    }
+}

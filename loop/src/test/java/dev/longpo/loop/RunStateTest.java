@@ -1,0 +1,51 @@
+package dev.longpo.loop;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.longpo.avro.IterationEventType;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The one run model over a recorded run: what the controller, the monitor and the demo read. */
+class RunStateTest {
+    @Test
+    void followsTheNewestRunAndKeepsOnlyItsDecisionsAndMetrics() {
+        RunState s = RecordedRun.state();
+        assertEquals("new", s.run());
+        assertEquals(3, s.decisions().size());
+        assertEquals(8, s.metrics().size());
+        assertTrue(s.stopped());
+        assertEquals(List.of("pi_S", "new-step-8"), s.promoted().stream().map(RunState.Row::version).toList());
+        assertEquals(IterationEventType.START, s.current().orElseThrow().getType());
+    }
+
+    @Test
+    void effectiveLengthIsTheLongestLengthUpToWhichTheMeanHoldsTheThreshold() {
+        RunState s = RecordedRun.state();
+        assertEquals(0.6, s.longMean("pi_S", 256), 1e-9);
+        assertEquals(256, s.effectiveLength("pi_S"), "mean 0.4 at 512 is below 0.5");
+        assertEquals(1024, s.effectiveLength("new-step-8"), "mean 0.45 at 2048 is below 0.5");
+        assertEquals(0.35, s.shortScore("new-step-8"), 1e-9);
+        assertEquals(0.35, s.taskScore("new-step-8", "short_mc"), 1e-9);
+    }
+
+    @Test
+    void scoresAreKeyedByTaskLengthAndDepth() {
+        RunState s = RecordedRun.state();
+        assertEquals(0.9, s.score("new-step-8", EvalKey.of("niah_single", 1024)), 1e-9);
+        assertEquals(0.75, s.score("new-step-8", new EvalKey("niah_single", 1024, 0.5)), 1e-9);
+        assertTrue(Double.isNaN(s.score("new-step-8", EvalKey.of("niah_single", 4096))));
+        assertEquals(Map.of(256, 0.75, 512, 0.75, 1024, 0.75, 2048, 0.75), s.heatmap("new-step-8").get(0.5));
+        assertEquals(List.of("niah_single", "vt"), List.copyOf(s.longTasks("pi_S")));
+        assertTrue(s.hasLongScore("pi_S", 2048));
+    }
+
+    @Test
+    void aDecisionReadBackFromTheTopicIsNotCountedTwice() {
+        RunState s = RecordedRun.state();
+        s.accept(new RunEvent.Decided(RecordedRun.decision("new", IterationEventType.STOP, 1, "new-step-8", 9e4)));
+        assertEquals(3, s.decisions().size());
+    }
+}

@@ -1,0 +1,37 @@
+package dev.longpo.model;
+
+import dev.longpo.tasks.Evaluator;
+import dev.longpo.tasks.TaskInstance;
+import dev.longpo.text.ChatFormat;
+import dev.longpo.text.Tokenizer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A loaded model as the evaluator's {@link Evaluator.Answerer}: each instance becomes the chat prompt
+ * of its context and question, the batch is decoded greedily with a KV cache, and each answer is the
+ * text up to the end-of-sequence token. Used by the evaluator worker, {@code longpo eval}, pretraining
+ * and the benchmarks, so every one of them scores a model the same way.
+ */
+public final class ModelAnswerer implements Evaluator.Answerer {
+    private final LlamaModel model;
+    private final ChatFormat fmt;
+
+    public ModelAnswerer(LlamaModel model, Tokenizer tokenizer) {
+        this.model = model;
+        this.fmt = new ChatFormat(tokenizer);
+    }
+
+    @Override
+    public List<String> answer(List<TaskInstance> instances, int maxNewTokens) {
+        List<int[]> prompts = new ArrayList<>();
+        for (TaskInstance t : instances) {
+            prompts.add(fmt.prompt(t.context(), t.question()));
+        }
+        Tokenizer tok = fmt.tokenizer();
+        List<Generator.Output> gen = Generator.generate(model, tok.pad(), prompts,
+                Generator.Settings.builder().maxNewTokens(maxNewTokens).stopTokens(Set.of(tok.eos())).build());
+        return gen.stream().map(o -> fmt.decodeAnswer(o.tokens())).toList();
+    }
+}

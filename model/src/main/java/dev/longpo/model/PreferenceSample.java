@@ -1,0 +1,59 @@
+package dev.longpo.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.longpo.text.ChatFormat;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One multi-turn LongPO sample in token space: the long context, each turn's question, chosen and
+ * rejected answer ids (without EOS) and the reference log-probs carried from generation time.
+ * {@link #terms} runs the policy over the long chosen and long rejected conversations (one batch of
+ * two rows) and returns the differentiable sums the objectives need.
+ */
+public record PreferenceSample(String sampleId, String longContext, List<String> questions, List<int[]> chosen,
+                               List<int[]> rejected, double refChosen, double refRejected, double refChosenLong,
+                               double refRejectedLong) {
+
+    /** The two conversations and which of their tokens are answers. */
+    public List<ChatFormat.Sequence> sequences(ChatFormat fmt) {
+        return List.of(fmt.conversation(longContext, questions, chosen), fmt.conversation(longContext, questions, rejected));
+    }
+
+    /** Tokens in the two sequences (for throughput accounting). */
+    public int tokenCount(ChatFormat fmt) {
+        return sequences(fmt).stream().mapToInt(ChatFormat.Sequence::length).sum();
+    }
+
+    /**
+     * Policy terms: summed answer log-probs of both conversations and the mean token NLL of each whole
+     * conversation (context, questions and answers; padding excluded). Arrays live in {@code m}.
+     */
+    public Objective.Terms terms(LlamaModel policy, ChatFormat fmt, NDManager m) {
+        List<ChatFormat.Sequence> seqs = sequences(fmt);
+        List<int[]> rows = new ArrayList<>();
+        List<boolean[]> answers = new ArrayList<>();
+        for (ChatFormat.Sequence s : seqs) {
+            rows.add(s.tokens());
+            answers.add(s.answer());
+        }
+        TokenBatch batch = TokenBatch.of(rows, fmt.tokenizer().pad());
+        NDArray lp = Scorer.nextTokenLogProbs(policy, batch.tokens(m));
+        NDArray answerMask = batch.targetMask(m, answers);
+        NDArray valid = batch.validMask(m);
+        NDArray answerSums = lp.mul(answerMask).sum(new int[] {1});
+        NDArray nll = lp.mul(valid).sum(new int[] {1}).neg().div(valid.sum(new int[] {1}));
+        return new Objective.Terms(answerSums.get(0), answerSums.get(1), nll.get(0), nll.get(1), refChosen, refRejected,
+                refChosenLong, refRejectedLong);
+    }
+
+    /** This sample's loss under {@code objective}, as one micro-batch of a {@link TrainStep}. */
+    public TrainStep.Forward<Objective.Metrics> forward(Objective objective, Objective.Hyper hyper, LlamaModel policy,
+                                                        ChatFormat fmt) {
+        return m -> {
+            Objective.Result r = objective.compute(hyper, terms(policy, fmt, m));
+            return new TrainStep.Loss<>(r.loss(), r.metrics());
+        };
+    }
+}

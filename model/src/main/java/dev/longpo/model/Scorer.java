@@ -1,0 +1,82 @@
+package dev.longpo.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import dev.longpo.text.ChatFormat;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * Log-probabilities of token sequences under a model, in float32: the per-position primitive used by
+ * training (with gradient) and batched scoring of response spans (without).
+ */
+public final class Scorer {
+    private Scorer() {
+    }
+
+    /** log p(token[t+1] | tokens[0..t]) for every row and position: [B, T-1]. Differentiable. */
+    public static NDArray nextTokenLogProbs(LlamaModel model, NDArray tokens) {
+        long t = tokens.getShape().get(1);
+        NDArray logits = model.forward(tokens, null, null);
+        NDArray lp = logits.get(new NDIndex(":, :{}, :", t - 1)).logSoftmax(-1);
+        logits.close();
+        NDArray targets = tokens.get(new NDIndex(":, 1:")).expandDims(-1);
+        return lp.gather(targets, -1).squeeze(-1);
+    }
+
+    /**
+     * Per-token log-probabilities of each response given its prompt, batched {@code batchSize} rows
+     * at a time (rows sorted by length to limit padding). No gradient.
+     */
+    public static List<float[]> responseLogProbs(LlamaModel model, int pad, List<int[]> prompts, List<int[]> responses,
+                                                 int batchSize) {
+        if (prompts.size() != responses.size()) {
+            throw new IllegalArgumentException("prompts and responses differ in number");
+        }
+        TorchRuntime.inferenceThread();
+        Integer[] order = new Integer[prompts.size()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, Comparator.comparingInt(i -> prompts.get(i).length + responses.get(i).length));
+        float[][] out = new float[prompts.size()][];
+        NDManager m = model.manager();
+        for (int start = 0; start < order.length; start += batchSize) {
+            int end = Math.min(order.length, start + batchSize);
+            List<int[]> rows = new ArrayList<>();
+            for (int k = start; k < end; k++) {
+                rows.add(ChatFormat.concat(prompts.get(order[k]), responses.get(order[k])));
+            }
+            try (NDScope scope = new NDScope(); NDManager step = m.newSubManager()) {
+                TokenBatch batch = TokenBatch.of(rows, pad);
+                float[] lp = nextTokenLogProbs(model, batch.tokens(step)).toType(DataType.FLOAT32, false).toFloatArray();
+                int w = batch.width() - 1;
+                for (int k = start; k < end; k++) {
+                    int b = k - start;
+                    int p = prompts.get(order[k]).length;
+                    int r = responses.get(order[k]).length;
+                    out[order[k]] = Arrays.copyOfRange(lp, b * w + p - 1, b * w + p - 1 + r);
+                }
+            }
+        }
+        return Arrays.asList(out);
+    }
+
+    /** Sum of each response's log-probabilities. */
+    public static double[] responseLogProbSums(LlamaModel model, int pad, List<int[]> prompts, List<int[]> responses,
+                                               int batchSize) {
+        return responseLogProbs(model, pad, prompts, responses, batchSize).stream()
+                .mapToDouble(a -> {
+                    double s = 0;
+                    for (float v : a) {
+                        s += v;
+                    }
+                    return s;
+                }).toArray();
+    }
+}

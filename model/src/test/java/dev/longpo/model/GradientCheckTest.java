@@ -1,0 +1,114 @@
+package dev.longpo.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
+import dev.longpo.text.ByteTokenizer;
+import dev.longpo.text.ChatFormat;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Whole-model gradients of the LongPO loss against central finite differences. */
+class GradientCheckTest {
+    @BeforeAll
+    static void engine() {
+        TorchRuntime.start(1);
+    }
+
+    private static PreferenceSample sample() {
+        return new PreferenceSample("s", "The key is 7. Filler filler.", List.of("What is the key?", "Again?"),
+                List.of(ByteTokenizer.INSTANCE.encode("7"), ByteTokenizer.INSTANCE.encode("seven")),
+                List.of(ByteTokenizer.INSTANCE.encode("9"), ByteTokenizer.INSTANCE.encode("no")), -3.0, -6.0, -4.0, -5.0);
+    }
+
+    private static double loss(LlamaModel model, Objective.Hyper h) {
+        JniUtils.setGradMode(false);
+        try (NDScope scope = new NDScope(); NDManager m = model.manager().newSubManager()) {
+            return Tensors.value(Objective.LONGPO.compute(h, sample().terms(model, new ChatFormat(ByteTokenizer.INSTANCE), m)).loss());
+        }
+    }
+
+    @Test
+    void longpoGradientsMatchFiniteDifferences() {
+        Objective.Hyper h = new Objective.Hyper(0.5, 1.0);
+        ChatFormat fmt = new ChatFormat(ByteTokenizer.INSTANCE);
+        try (LlamaModel model = TinyModels.random(3)) {
+            model.setRopeTheta(40_000);
+            model.setAttentionBlock(16); // several attention blocks in the checked graph
+            // sharpen attention so query/key gradients are far from zero and a wrong one cannot pass
+            for (Map.Entry<String, NDArray> e : model.parameters().entrySet()) {
+                if (e.getKey().contains("q_proj") || e.getKey().contains("k_proj")) {
+                    float[] w = e.getValue().toFloatArray();
+                    for (int i = 0; i < w.length; i++) {
+                        w[i] *= 12;
+                    }
+                    e.getValue().set(w);
+                }
+            }
+            model.setTrainable(true);
+            try (NDManager m = model.manager().newSubManager();
+                 GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                gc.backward(Objective.LONGPO.compute(h, sample().terms(model, fmt, m)).loss());
+            }
+            String[] names = {"model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight",
+                "model.layers.0.self_attn.k_proj.weight", "model.layers.1.self_attn.v_proj.weight",
+                "model.layers.1.self_attn.o_proj.weight", "model.layers.0.mlp.gate_proj.weight",
+                "model.layers.1.mlp.down_proj.weight", "model.layers.0.input_layernorm.weight", "model.norm.weight"};
+            List<String> report = new ArrayList<>();
+            int checked = 0;
+            for (String name : names) {
+                NDArray p = model.parameters().get(name);
+                float[] grad = p.getGradient().toFloatArray();
+                // check the three entries with the largest gradient magnitude
+                List<Integer> idx = new ArrayList<>();
+                for (int i = 0; i < grad.length; i++) {
+                    idx.add(i);
+                }
+                idx.sort((a, b) -> Float.compare(Math.abs(grad[b]), Math.abs(grad[a])));
+                for (int k = 0; k < 3; k++) {
+                    int i = idx.get(k);
+                    double eps = 1e-2;
+                    float[] w = p.toFloatArray();
+                    float orig = w[i];
+                    w[i] = (float) (orig + eps);
+                    p.set(w);
+                    double up = loss(model, h);
+                    w[i] = (float) (orig - eps);
+                    p.set(w);
+                    double down = loss(model, h);
+                    w[i] = orig;
+                    p.set(w);
+                    double fd = (up - down) / (2 * eps);
+                    double err = Math.abs(fd - grad[i]);
+                    report.add(String.format("%s[%d] autograd %.6f fd %.6f", name, i, grad[i], fd));
+                    assertTrue(Math.abs(grad[i]) > 1e-3, "gradient too small to check: " + report.get(report.size() - 1));
+                    assertTrue(err <= 2e-4 + 0.02 * Math.abs(grad[i]), String.join("\n", report));
+                    checked++;
+                }
+            }
+            assertEquals(27, checked);
+        }
+    }
+
+    @Test
+    void noGradientBuildsUpInInference() {
+        try (LlamaModel model = TinyModels.random(4)) {
+            model.setTrainable(true);
+            double a = loss(model, new Objective.Hyper(0.1, 0.1));
+            for (Map.Entry<String, NDArray> e : model.parameters().entrySet()) {
+                assertTrue(!e.getValue().hasGradient() || Tensors.value(e.getValue().getGradient().abs().sum()) == 0,
+                        e.getKey() + " got a gradient from an inference pass");
+            }
+            assertTrue(Double.isFinite(a));
+        }
+    }
+}
