@@ -5,7 +5,7 @@ import dev.longpo.avro.IterationEvent;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.common.LongpoConfig;
 import dev.longpo.common.TopicFollower;
-import dev.longpo.deploy.EmbeddedStack;
+import dev.longpo.experiments.FreshStack;
 import dev.longpo.loop.LoopRunner;
 import dev.longpo.loop.LoopSettings;
 import dev.longpo.loop.RunEvent;
@@ -19,14 +19,12 @@ import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.stream.Stream;
 import org.apache.avro.specific.SpecificRecord;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -73,29 +71,23 @@ final class DemoCommand implements Callable<Integer> {
 
     private int demo(LongpoConfig config, Path pis, Path dir, AtomicBoolean interrupted) throws Exception {
         long t0 = System.nanoTime();
-        EmbeddedStack stack = new EmbeddedStack(config);
-        if (stack.status().running()) {
-            throw new IllegalStateException("an embedded stack is already running; the demo starts its own on empty "
-                    + "topics: run 'longpo down' first");
-        }
         Logging.toFile(dir.resolve("workers.log"));
         System.out.printf("run %s: pi_S = %s; output in %s%n", config.get("run.id"), pis, dir);
         System.out.println("starting a fresh embedded stack (Kafka KRaft broker + Apicurio registry) ...");
-        wipe(stack.dir());
-        stack.up();
-        try {
-            return runLoop(config, stack, pis, dir, interrupted, t0);
-        } finally {
-            if (!keep) {
-                stack.down();
-                System.out.println("stack stopped (--keep leaves it running)");
-            } else {
-                System.out.println("stack left running: 'longpo monitor --once' shows this run, 'longpo down' stops it");
+        try (FreshStack stack = FreshStack.start(config)) {
+            if (keep) {
+                stack.keep();
+            }
+            try {
+                return runLoop(config, stack, pis, dir, interrupted, t0);
+            } finally {
+                System.out.println(keep ? "stack left running: 'longpo monitor --once' shows this run, 'longpo down' stops it"
+                        : "stack stopped (--keep leaves it running)");
             }
         }
     }
 
-    private int runLoop(LongpoConfig config, EmbeddedStack stack, Path pis, Path dir, AtomicBoolean interrupted, long t0)
+    private int runLoop(LongpoConfig config, FreshStack stack, Path pis, Path dir, AtomicBoolean interrupted, long t0)
             throws Exception {
         LongpoConfig cc = stack.clientConfig();
         KafkaClients clients = new KafkaClients(cc);
@@ -181,19 +173,5 @@ final class DemoCommand implements Callable<Integer> {
     private static String elapsed(long t0) {
         long s = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0);
         return String.format(Locale.ROOT, "%2d:%02d", s / 60, s % 60);
-    }
-
-    /** Empties the stack folder (broker data of an earlier demo) so the demo starts on empty topics. */
-    private static void wipe(Path dir) throws IOException {
-        if (!Files.isDirectory(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                if (!p.equals(dir)) {
-                    Files.delete(p);
-                }
-            }
-        }
     }
 }

@@ -82,7 +82,8 @@ public final class Trainer implements AutoCloseable {
         /** The {@code trainer.*} settings of run {@code run.id}. */
         public static Settings from(LongpoConfig c) {
             return new Settings(c.get("run.id"), c.getPath("trainer.checkpoint.dir"), Objective.parse(c.get("trainer.objective")),
-                    new Objective.Hyper(c.getDouble("trainer.beta"), c.getDouble("trainer.lambda")),
+                    new Objective.Hyper(c.getDouble("trainer.beta"), c.getDouble("trainer.lambda"),
+                            c.getDouble("trainer.replay")),
                     AdamW.Settings.builder().setLearningRate(c.getDouble("trainer.lr"))
                             .setTotalSteps(c.getLong("trainer.total.steps")).optMaxGradNorm(c.getDouble("trainer.clip"))
                             .optWarmupSteps(c.getLong("trainer.warmup.steps")).build(),
@@ -232,10 +233,12 @@ public final class Trainer implements AutoCloseable {
         return newestIteration - t.getIteration() > s.maxStaleness();
     }
 
-    static PreferenceSample toSample(TrainingSample t) {
+    /** A training sample as the trainer trains on it (short contexts kept for replay). */
+    public static PreferenceSample toSample(TrainingSample t) {
         List<String> qs = new ArrayList<>();
         List<int[]> chosen = new ArrayList<>();
         List<int[]> rejected = new ArrayList<>();
+        List<String> shortContexts = new ArrayList<>();
         double rc = 0;
         double rr = 0;
         double rcl = 0;
@@ -243,6 +246,7 @@ public final class Trainer implements AutoCloseable {
         boolean hasLong = true;
         for (Turn turn : t.getTurns()) {
             qs.add(turn.getInstruction());
+            shortContexts.add(turn.getShortContext());
             chosen.add(turn.getChosenTokenIds().stream().mapToInt(Integer::intValue).toArray());
             rejected.add(turn.getRejectedTokenIds().stream().mapToInt(Integer::intValue).toArray());
             rc += turn.getRefChosenLogp();
@@ -255,7 +259,7 @@ public final class Trainer implements AutoCloseable {
             throw new IllegalArgumentException("sample " + t.getSampleId() + " has no inline long context");
         }
         return new PreferenceSample(t.getSampleId(), t.getLongContext(), qs, chosen, rejected, rc, rr,
-                hasLong ? rcl : Double.NaN, hasLong ? rrl : Double.NaN);
+                hasLong ? rcl : Double.NaN, hasLong ? rrl : Double.NaN, shortContexts);
     }
 
     private void emitMetrics(AdamW.StepInfo info, List<Objective.Metrics> ms, double tokensPerSecond) {

@@ -82,6 +82,17 @@ public record ModelConfig(
                 modelType, tokenizer, original);
     }
 
+    /**
+     * A copy whose native base is {@code theta}, forgetting any earlier base: for weights about to be
+     * trained further at that base (a new pretraining base), unlike {@link #withRopeTheta}, which records
+     * a stretch of the base the weights were trained at.
+     */
+    public ModelConfig rebased(double theta) {
+        return new ModelConfig(vocabSize, hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads,
+                numKeyValueHeads, theta, maxPositionEmbeddings, rmsNormEps, tieWordEmbeddings, headDimOverride,
+                modelType, tokenizer, null);
+    }
+
     /** The RoPE base of the original (short-context) training. */
     public double nativeRopeTheta() {
         return originalRopeTheta != null ? originalRopeTheta : ropeTheta;

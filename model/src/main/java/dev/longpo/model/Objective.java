@@ -36,13 +36,35 @@ public enum Objective {
      */
     SFT_CHOSEN_S2L;
 
-    /** Hyper-parameters: the spec's beta (official script 0.01) and lambda (0.01). */
-    public record Hyper(double beta, double lambda) {
+    /**
+     * Hyper-parameters: the spec's beta (official script 0.01) and lambda (0.01), and the weight of
+     * short-context replay (0: the paper's method): {@code replay} times the NLL of the chosen answers
+     * on their own chunks is added to every objective's loss, an option that anchors the short window.
+     */
+    public record Hyper(double beta, double lambda, double replay) {
+        public Hyper {
+            if (!(beta > 0) || lambda < 0 || replay < 0) {
+                throw new IllegalArgumentException("beta must be positive, lambda and the replay weight not negative");
+            }
+        }
+
+        /** The paper's method: no replay. */
+        public Hyper(double beta, double lambda) {
+            this(beta, lambda, 0);
+        }
     }
 
-    /** Inputs of one sample; the NDArrays are 0-d and carry the autograd graph. */
+    /**
+     * Inputs of one sample; the NDArrays are 0-d and carry the autograd graph. {@code nllShort} (the
+     * chosen answers' NLL on their chunks) is present only when replay is asked for.
+     */
     public record Terms(NDArray piChosen, NDArray piRejected, NDArray nllChosen, NDArray nllRejected, double refChosen,
-                        double refRejected, double refChosenLong, double refRejectedLong) {
+                        double refRejected, double refChosenLong, double refRejectedLong, NDArray nllShort) {
+        /** Terms without the short-context NLL. */
+        public Terms(NDArray piChosen, NDArray piRejected, NDArray nllChosen, NDArray nllRejected, double refChosen,
+                     double refRejected, double refChosenLong, double refRejectedLong) {
+            this(piChosen, piRejected, nllChosen, nllRejected, refChosen, refRejected, refChosenLong, refRejectedLong, null);
+        }
     }
 
     /** What is logged per sample. */
@@ -87,7 +109,7 @@ public enum Objective {
         NDArray refMargin = Tensors.scalar(m, refC - refR);
         NDArray z = t.piChosen().sub(t.piRejected()).sub(refMargin);
         NDArray pref = negLogSigmoid(z.mul(beta), one);
-        NDArray loss = switch (this) {
+        NDArray objective = switch (this) {
             case LONGPO -> t.nllChosen().add(pref.mul(lambda));
             case LONGPO_NO_NLL, DPO -> pref;
             case SFT_CHOSEN -> t.nllChosen();
@@ -97,6 +119,13 @@ public enum Objective {
                 yield t.nllChosen().add(r.square().mul(Tensors.scalar(m, 0.5 * h.lambda())));
             }
         };
+        NDArray loss = objective;
+        if (h.replay() > 0) {
+            if (t.nllShort() == null) {
+                throw new IllegalArgumentException("short-context replay needs the chosen answers' NLL on their chunks");
+            }
+            loss = objective.add(t.nllShort().mul(Tensors.scalar(m, h.replay())));
+        }
         double pc = Tensors.value(t.piChosen());
         double pr = Tensors.value(t.piRejected());
         double rc = h.beta() * (pc - refC);

@@ -8,13 +8,22 @@ import java.util.List;
 
 /**
  * One multi-turn LongPO sample in token space: the long context, each turn's question, chosen and
- * rejected answer ids (without EOS) and the reference log-probs carried from generation time.
- * {@link #terms} runs the policy over the long chosen and long rejected conversations (one batch of
- * two rows) and returns the differentiable sums the objectives need.
+ * rejected answer ids (without EOS), the reference log-probs carried from generation time, and each
+ * turn's short context (its chunk). {@link #terms} runs the policy over the long chosen and long
+ * rejected conversations (one batch of two rows) and returns the differentiable sums the objectives
+ * need; with short-context replay it also scores the chosen answers on their chunks.
  */
 public record PreferenceSample(String sampleId, String longContext, List<String> questions, List<int[]> chosen,
                                List<int[]> rejected, double refChosen, double refRejected, double refChosenLong,
-                               double refRejectedLong) {
+                               double refRejectedLong, List<String> shortContexts) {
+
+    /** A sample without its turns' short contexts (no short-context replay possible). */
+    public PreferenceSample(String sampleId, String longContext, List<String> questions, List<int[]> chosen,
+                            List<int[]> rejected, double refChosen, double refRejected, double refChosenLong,
+                            double refRejectedLong) {
+        this(sampleId, longContext, questions, chosen, rejected, refChosen, refRejected, refChosenLong, refRejectedLong,
+                List.of());
+    }
 
     /** The two conversations and which of their tokens are answers. */
     public List<ChatFormat.Sequence> sequences(ChatFormat fmt) {
@@ -31,6 +40,15 @@ public record PreferenceSample(String sampleId, String longContext, List<String>
      * conversation (context, questions and answers; padding excluded). Arrays live in {@code m}.
      */
     public Objective.Terms terms(LlamaModel policy, ChatFormat fmt, NDManager m) {
+        return terms(policy, fmt, m, false);
+    }
+
+    /**
+     * Policy terms as above; with {@code shortReplay} also the mean NLL of the chosen answers' tokens
+     * (EOS included), each turn on its own chunk: {@code chunk + question -> chosen}, the spec's
+     * per-turn short sequences, at the policy's current RoPE base.
+     */
+    public Objective.Terms terms(LlamaModel policy, ChatFormat fmt, NDManager m, boolean shortReplay) {
         List<ChatFormat.Sequence> seqs = sequences(fmt);
         List<int[]> rows = new ArrayList<>();
         List<boolean[]> answers = new ArrayList<>();
@@ -44,15 +62,35 @@ public record PreferenceSample(String sampleId, String longContext, List<String>
         NDArray valid = batch.validMask(m);
         NDArray answerSums = lp.mul(answerMask).sum(new int[] {1});
         NDArray nll = lp.mul(valid).sum(new int[] {1}).neg().div(valid.sum(new int[] {1}));
+        NDArray shortNll = shortReplay ? shortChosenNll(policy, fmt, m) : null;
         return new Objective.Terms(answerSums.get(0), answerSums.get(1), nll.get(0), nll.get(1), refChosen, refRejected,
-                refChosenLong, refRejectedLong);
+                refChosenLong, refRejectedLong, shortNll);
+    }
+
+    /** Mean NLL of the chosen answers given their chunks (one batch of one row per turn). */
+    private NDArray shortChosenNll(LlamaModel policy, ChatFormat fmt, NDManager m) {
+        if (shortContexts.size() != questions.size()) {
+            throw new IllegalArgumentException("sample " + sampleId + " has no short context for each of its "
+                    + questions.size() + " turns: short-context replay needs them");
+        }
+        List<int[]> rows = new ArrayList<>();
+        List<boolean[]> answers = new ArrayList<>();
+        for (int i = 0; i < questions.size(); i++) {
+            ChatFormat.Sequence s = fmt.conversation(shortContexts.get(i), List.of(questions.get(i)), List.of(chosen.get(i)));
+            rows.add(s.tokens());
+            answers.add(s.answer());
+        }
+        TokenBatch batch = TokenBatch.of(rows, fmt.tokenizer().pad());
+        NDArray lp = Scorer.nextTokenLogProbs(policy, batch.tokens(m));
+        NDArray mask = batch.targetMask(m, answers);
+        return lp.mul(mask).sum().neg().div(mask.sum());
     }
 
     /** This sample's loss under {@code objective}, as one micro-batch of a {@link TrainStep}. */
     public TrainStep.Forward<Objective.Metrics> forward(Objective objective, Objective.Hyper hyper, LlamaModel policy,
                                                         ChatFormat fmt) {
         return m -> {
-            Objective.Result r = objective.compute(hyper, terms(policy, fmt, m));
+            Objective.Result r = objective.compute(hyper, terms(policy, fmt, m, hyper.replay() > 0));
             return new TrainStep.Loss<>(r.loss(), r.metrics());
         };
     }

@@ -1,6 +1,7 @@
 package dev.longpo.pretrain;
 
 import ai.djl.Device;
+import dev.longpo.env.Machine;
 import dev.longpo.model.LlamaModel;
 import dev.longpo.model.ModelAnswerer;
 import dev.longpo.model.ModelConfig;
@@ -48,9 +49,8 @@ public final class PretrainJob {
         Pretrainer.Settings ps = spec.settings();
         Pretrainer trainer = Pretrainer.resume(spec.stateDir(), device, ps).orElse(null);
         if (trainer == null) {
-            LlamaModel model = spec.init() != null ? ModelStore.load(spec.init(), device).model()
-                    : LlamaModel.random(spec.architecture(), device, ps.seed());
-            trainer = new Pretrainer(model, ps);
+            trainer = new Pretrainer(spec.init() != null ? initial(spec, device) : LlamaModel.random(spec.architecture(),
+                    device, ps.seed()), ps);
         }
         LlamaModel model = trainer.model();
         try {
@@ -90,18 +90,19 @@ public final class PretrainJob {
         }
     }
 
-    /** This machine in words, for the model card: cores, memory and OS, as the JVM sees them. */
-    static String machine() {
-        Runtime rt = Runtime.getRuntime();
-        long gib = 0;
-        try {
-            gib = ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
-                    .getOperatingSystemMXBean()).getTotalMemorySize() >> 30;
-        } catch (ClassCastException | LinkageError e) {
-            LOG.debug("no total memory size on this JVM", e);
+    /**
+     * The model to continue from, at the spec's RoPE base as its new native base (pretraining there
+     * re-learns the positions; no attention temperature is applied, as it would be for a stretched base).
+     */
+    private static LlamaModel initial(Spec spec, Device device) throws IOException {
+        try (ModelStore.Loaded loaded = ModelStore.load(spec.init(), device)) {
+            double theta = spec.architecture().ropeTheta();
+            if (loaded.model().config().ropeTheta() == theta && loaded.model().config().originalRopeTheta() == null) {
+                return LlamaModel.fromArrays(loaded.model().config(), device, loaded.model().toArrays());
+            }
+            LOG.info("continuing from {} (RoPE base {}) at the new base {}", spec.init(), loaded.model().ropeTheta(), theta);
+            return LlamaModel.fromArrays(loaded.model().config().rebased(theta), device, loaded.model().toArrays());
         }
-        return String.format(Locale.ROOT, "%d cores, %d GiB, %s %s (CPU)", rt.availableProcessors(), gib,
-                System.getProperty("os.name"), System.getProperty("os.arch"));
     }
 
     private static String card(Spec spec, String version, String sha, double secs, double evalSecs, Evaluator.Report r,
@@ -142,7 +143,7 @@ public final class PretrainJob {
                 ![heatmap](heatmap.png)
                 """, version, mc.numHiddenLayers(), mc.hiddenSize(), mc.numAttentionHeads(), mc.numKeyValueHeads(),
                 mc.intermediateSize(), mc.vocabSize(), mc.ropeTheta(), mc.parameterCount(), sha, spec.command(), origin,
-                machine(), secs, ps.window(), ps.lmWeight(), mix, es.samples(), es.samples(), es.shortSamples(), es.seed(),
+                Machine.describe(), secs, ps.window(), ps.lmWeight(), mix, es.samples(), es.samples(), es.shortSamples(), es.seed(),
                 evalSecs, spec.note() == null ? "" : "\n" + spec.note() + "\n", r.tableText(), r.heatmapText());
     }
 }

@@ -51,6 +51,23 @@ class ObjectiveTest {
     }
 
     @Test
+    void shortReplayAddsItsWeightTimesTheShortNllToAnyObjective() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            Objective.Terms base = terms(m);
+            Objective.Terms withShort = new Objective.Terms(base.piChosen(), base.piRejected(), base.nllChosen(),
+                    base.nllRejected(), -8, -15, -20, -11, Tensors.scalar(m, 1.5));
+            Objective.Hyper replay = new Objective.Hyper(0.1, 0.5, 0.4);
+            assertEquals(2.4870385 + 0.4 * 1.5, Tensors.value(Objective.LONGPO.compute(replay, withShort).loss()), 1e-5);
+            assertEquals(3.0 + 0.6, Tensors.value(Objective.SFT_REJECTED.compute(replay, withShort).loss()), 1e-5);
+            assertEquals(2.4870385, Tensors.value(Objective.LONGPO.compute(H, withShort).loss()), 1e-5,
+                    "weight 0 (the paper's method) ignores the short NLL");
+            assertThrows(IllegalArgumentException.class, () -> Objective.LONGPO.compute(replay, base),
+                    "replay without the short NLL is an error, not a silent no-op");
+            assertThrows(IllegalArgumentException.class, () -> new Objective.Hyper(0.1, 0.5, -1));
+        }
+    }
+
+    @Test
     void longpoWithoutNllIsThePreferenceTermAlone() {
         try (NDManager m = NDManager.newBaseManager()) {
             assertEquals(0.9740770, Tensors.value(run(Objective.LONGPO_NO_NLL, m).loss()), 1e-5);

@@ -44,10 +44,10 @@ public final class Charts {
     /** A line chart of the named series, with markers, saved as a PNG. */
     public static Path lines(String title, String xTitle, String yTitle, Map<String, Series> series, List<Marker> markers,
                              Path png) throws IOException {
-        XYChart chart = new XYChartBuilder().width(820).height(460).title(title).xAxisTitle(xTitle).yAxisTitle(yTitle)
-                .build();
-        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
-        chart.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
+        XYChart chart = new XYChartBuilder().width(series.size() > 3 ? 1040 : 860).height(480).title(title).xAxisTitle(xTitle)
+                .yAxisTitle(yTitle).build();
+        chart.getStyler().setLegendPosition(series.size() > 3 ? Styler.LegendPosition.OutsideE : Styler.LegendPosition.OutsideS);
+        chart.getStyler().setLegendLayout(series.size() > 3 ? Styler.LegendLayout.Vertical : Styler.LegendLayout.Horizontal);
         chart.getStyler().setMarkerSize(4);
         chart.getStyler().setPlotGridVerticalLinesVisible(false);
         chart.getStyler().setYAxisDecimalPattern("#.###");

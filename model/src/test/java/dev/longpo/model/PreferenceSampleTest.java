@@ -1,0 +1,70 @@
+package dev.longpo.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.pytorch.jni.JniUtils;
+import dev.longpo.text.ByteTokenizer;
+import dev.longpo.text.ChatFormat;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The short-context replay term against an independent path: batched response scoring. */
+class PreferenceSampleTest {
+    static final ChatFormat FMT = new ChatFormat(ByteTokenizer.INSTANCE);
+
+    @BeforeAll
+    static void engine() {
+        TorchRuntime.start(1);
+    }
+
+    private static PreferenceSample sample(List<String> chunks) {
+        return new PreferenceSample("s", "Long. The key is 7. Filler. The lock is 3. End.", List.of("What is the key?",
+                "What is the lock?"), List.of(ByteTokenizer.INSTANCE.encode("7"), ByteTokenizer.INSTANCE.encode("three")),
+                List.of(ByteTokenizer.INSTANCE.encode("9"), ByteTokenizer.INSTANCE.encode("no")), -3, -6, -4, -5, chunks);
+    }
+
+    @Test
+    void theShortNllIsTheMeanNllOfTheChosenAnswersOnTheirOwnChunks() {
+        PreferenceSample s = sample(List.of("The key is 7.", "The lock is 3."));
+        try (LlamaModel model = TinyModels.random(11)) {
+            JniUtils.setGradMode(false);
+            double replay;
+            try (NDScope scope = new NDScope(); NDManager m = model.manager().newSubManager()) {
+                Objective.Terms t = s.terms(model, FMT, m, true);
+                replay = Tensors.value(t.nllShort());
+                assertNull(s.terms(model, FMT, m).nllShort(), "no replay asked: no short forward pass");
+            }
+            List<int[]> prompts = new ArrayList<>();
+            List<int[]> answers = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                prompts.add(FMT.prompt(s.shortContexts().get(i), s.questions().get(i)));
+                answers.add(FMT.answer(s.chosen().get(i)));
+            }
+            double sum = 0;
+            int n = 0;
+            for (float[] lp : Scorer.responseLogProbs(model, ByteTokenizer.PAD, prompts, answers, 1)) {
+                for (float v : lp) {
+                    sum -= v;
+                    n++;
+                }
+            }
+            assertEquals(2 + 6, n, "'7' and 'three', each with its EOS");
+            assertEquals(sum / n, replay, 1e-4);
+        }
+    }
+
+    @Test
+    void replayWithoutShortContextsIsRefused() {
+        PreferenceSample s = sample(List.of());
+        try (LlamaModel model = TinyModels.random(12); NDScope scope = new NDScope();
+             NDManager m = model.manager().newSubManager()) {
+            assertThrows(IllegalArgumentException.class, () -> s.terms(model, FMT, m, true));
+        }
+    }
+}
