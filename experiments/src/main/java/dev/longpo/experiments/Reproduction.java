@@ -10,10 +10,12 @@ import dev.longpo.loop.LoopRunner;
 import dev.longpo.loop.LoopSettings;
 import dev.longpo.loop.Role;
 import dev.longpo.model.AdamW;
+import dev.longpo.model.Generator;
 import dev.longpo.model.ModelAnswerer;
 import dev.longpo.model.ModelStore;
 import dev.longpo.model.Objective;
 import dev.longpo.model.PreferenceSample;
+import dev.longpo.model.SelfDistillation;
 import dev.longpo.model.TrainStep;
 import dev.longpo.producers.Ingestor;
 import dev.longpo.tasks.CorpusGenerator;
@@ -50,14 +52,33 @@ import org.slf4j.LoggerFactory;
 public final class Reproduction {
     private static final Logger LOG = LoggerFactory.getLogger(Reproduction.class);
 
-    /** One arm of the comparison: an objective, and the weight of short-context replay on top (0 = none). */
+    /**
+     * One arm of the comparison: an objective, and the weight of short-context replay on top (0 = none);
+     * or, with no objective, on-policy self-distillation ({@link SelfDistillation}, the arm {@code opsd}).
+     */
     public record Arm(String name, Objective objective, double replay) {
-        /** {@code longpo}, {@code sft_chosen}, ... (an {@link Objective}), optionally {@code +replay}. */
+        /** The on-policy self-distillation arm's name. */
+        public static final String OPSD = "opsd";
+
+        /** {@code longpo}, {@code sft_chosen}, ... (an {@link Objective}), optionally {@code +replay}; or {@code opsd}. */
         public static Arm parse(String spec, double replayWeight) {
             String s = spec.trim().toLowerCase(Locale.ROOT);
             boolean replay = s.endsWith("+replay");
             String objective = replay ? s.substring(0, s.length() - "+replay".length()) : s;
+            if (objective.equals(OPSD)) {
+                return new Arm(s, null, replay ? replayWeight : 0);
+            }
             return new Arm(s, Objective.parse(objective), replay ? replayWeight : 0);
+        }
+
+        /** True for the self-distillation arm, which trains on its own rollouts, not on the pairs' answers. */
+        public boolean selfDistillation() {
+            return objective == null;
+        }
+
+        /** The objective's name, or {@code OPSD}. */
+        public String method() {
+            return selfDistillation() ? "OPSD" : objective.name();
         }
     }
 
@@ -147,7 +168,7 @@ public final class Reproduction {
             }
             ArmResult done = store.arm(arm.name()).orElse(null);
             if (done == null) {
-                done = train(arm, train, pipeline.theta1(), base, eval, stop);
+                done = train(arm, train, pipeline, base, eval, stop);
                 if (done == null) {
                     break;
                 }
@@ -264,14 +285,16 @@ public final class Reproduction {
     }
 
     /** Trains one arm from pi_S over the samples; null when stopped before it finished. */
-    private ArmResult train(Arm arm, List<PreferenceSample> samples, double theta1, Eval base, Evaluator.Settings eval,
+    private ArmResult train(Arm arm, List<PreferenceSample> samples, Pipeline pipeline, Eval base, Evaluator.Settings eval,
                             AtomicBoolean stop) throws IOException {
+        double theta1 = pipeline.theta1();
         Trainer.Settings ts = Trainer.Settings.from(spec.config().with("trainer.total.steps", samples.size()));
         Objective.Hyper hyper = new Objective.Hyper(ts.hyper().beta(), ts.hyper().lambda(), arm.replay());
         List<Step> steps = new ArrayList<>();
         List<Eval> evals = new ArrayList<>(List.of(base));
         double trainSecs = 0;
         try (ModelStore.Loaded m = ModelStore.load(spec.baseModel(), device);
+             ModelStore.Loaded teacher = arm.selfDistillation() ? ModelStore.load(spec.baseModel(), device) : null;
              AdamW opt = new AdamW(m.model(), ts.optimizer())) {
             m.model().setRopeTheta(theta1);
             ChatFormat fmt = new ChatFormat(m.tokenizer());
@@ -281,7 +304,12 @@ public final class Reproduction {
                     return null;
                 }
                 long t0 = System.nanoTime();
-                Objective.Metrics metrics = step.backward(samples.get(i).forward(arm.objective(), hyper, m.model(), fmt), 1.0);
+                PreferenceSample sample = samples.get(i);
+                TrainStep.Forward<Objective.Metrics> forward = arm.selfDistillation()
+                        ? SelfDistillation.forward(SelfDistillation.rollout(sample, m.model(), teacher.model(),
+                        pipeline.theta0(), fmt, onPolicy(i)), m.model(), fmt)
+                        : sample.forward(arm.objective(), hyper, m.model(), fmt);
+                Objective.Metrics metrics = step.backward(forward, 1.0);
                 step.step();
                 trainSecs += (System.nanoTime() - t0) / 1e9;
                 steps.add(Step.of(i + 1, metrics));
@@ -296,6 +324,12 @@ public final class Reproduction {
                 }
             }
         }
-        return new ArmResult(arm.name(), arm.objective().name(), arm.replay(), steps, evals, trainSecs);
+        return new ArmResult(arm.name(), arm.method(), arm.replay(), steps, evals, trainSecs);
+    }
+
+    /** The self-distillation arm's sampling: the policy's own distribution (temperature 1), seeded by the step. */
+    private Generator.Settings onPolicy(int step) {
+        return Generator.Settings.builder().maxNewTokens(spec.config().getInt("respond.max.new.tokens")).temperature(1.0)
+                .seed(step).build();
     }
 }

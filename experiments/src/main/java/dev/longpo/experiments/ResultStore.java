@@ -1,7 +1,10 @@
 package dev.longpo.experiments;
 
+import com.fasterxml.jackson.core.json.JsonReadFeature;
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.longpo.avro.TrainingSample;
 import dev.longpo.files.AtomicFiles;
 import java.io.IOException;
@@ -21,7 +24,9 @@ import org.apache.avro.specific.SpecificDatumWriter;
  * finished arm. Every file is written atomically, so an interrupted run resumes from what is complete.
  */
 final class ResultStore {
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    /** NaN (a metric that does not apply, a length without a long task) is kept, as the string "NaN". */
+    private static final ObjectMapper JSON = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT)
+            .enable(JsonWriteFeature.WRITE_NAN_AS_STRINGS).enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
     private final Path dir;
 
     ResultStore(Path dir) {

@@ -30,6 +30,9 @@ class ReproductionTest {
         assertEquals(0.0, Reproduction.Arm.parse("sft_chosen_s2l", 0.5).replay());
         assertEquals(Objective.SFT_CHOSEN_S2L, Reproduction.Arm.parse("sft_chosen_s2l", 0.5).objective());
         assertThrows(IllegalArgumentException.class, () -> Reproduction.Arm.parse("ppo", 0.5));
+        Reproduction.Arm opsd = Reproduction.Arm.parse("opsd", 0.5);
+        assertTrue(opsd.selfDistillation());
+        assertEquals("OPSD", opsd.method());
     }
 
     private static TrainingSample sample(String id) {
@@ -63,12 +66,16 @@ class ReproductionTest {
         store.saveBase(base);
         Files.createDirectories(dir.resolve("arms"));
         store.saveArm(arm("longpo", base, eval(2, 0.9, 0.6, 0.9)));
+        Reproduction.ArmResult opsd = new Reproduction.ArmResult("opsd", "OPSD", 0, List.of(new Reproduction.Step(1, 0.1,
+                2.0, 0.3, Double.NaN, Double.NaN, Double.NaN, Double.NaN)), List.of(base), 1.0);
+        store.saveArm(opsd);
 
         ResultStore again = new ResultStore(dir);
         assertEquals(List.of(sample("s1"), sample("s2")), again.samples(), "samples come back byte for byte");
         assertEquals(p, again.pipeline().orElseThrow());
         assertEquals(base, again.base().orElseThrow());
         assertEquals(arm("longpo", base, eval(2, 0.9, 0.6, 0.9)), again.arm("longpo").orElseThrow());
+        assertEquals(opsd, again.arm("opsd").orElseThrow(), "metrics that do not apply (NaN) survive the round trip");
     }
 
     @Test

@@ -300,9 +300,11 @@ public final class Tasks {
     }
 
     /**
-     * Short knowledge recall in the MMLU format: which of four words belongs to a category, answered with
-     * the option's letter (the answer restates the option, "B) copper"; scoring reads the letter). Its
-     * length ignores {@code tokens}.
+     * Short knowledge recall in the MMLU format: which of four words belongs to a category. The answer
+     * names the word, then its option's letter ("copper (B)"), and must match exactly: the word is recalled
+     * first and its letter then looked up beside it in the question, the order in which a small model
+     * can learn the task (letter first, it picks a letter before it has recalled anything). Its length
+     * ignores {@code tokens}.
      */
     private static TaskInstance shortChoice(int tokens, double depth, Random r) {
         List<String> cats = new ArrayList<>(CATEGORIES.keySet());
@@ -326,9 +328,8 @@ public final class Tasks {
         for (int i = 0; i < 4; i++) {
             q.append(' ').append(letters.charAt(i)).append(") ").append(options.get(i));
         }
-        char letter = letters.charAt(options.indexOf(right));
-        return new TaskInstance("short_mc", "", q.toString(), List.of(String.valueOf(letter)), letter + ") " + right,
-                TaskInstance.Scoring.EXACT, -1);
+        String answer = right + " (" + letters.charAt(options.indexOf(right)) + ")";
+        return new TaskInstance("short_mc", "", q.toString(), List.of(answer), answer, TaskInstance.Scoring.MATCH, -1);
     }
 
     /**

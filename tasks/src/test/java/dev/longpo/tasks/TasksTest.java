@@ -80,4 +80,24 @@ class TasksTest {
         assertEquals(1.0, w.score(w.answer()));
         assertEquals(0.0, w.score("What is the magic number for unicorn?"));
     }
+
+    @Test
+    void theShortTasksAskForKnowledgeAndATransformAndScoreExactly() {
+        for (int seed = 0; seed < 20; seed++) {
+            TaskInstance mc = Tasks.get("short_mc").generate(256, 0, new Random(seed));
+            String word = mc.answer().substring(0, mc.answer().indexOf(" ("));
+            char letter = mc.answer().charAt(mc.answer().length() - 2);
+            assertTrue(mc.question().contains(letter + ") " + word), mc.question() + " -> " + mc.answer());
+            String category = mc.question().substring("Which word is ".length(), mc.question().indexOf('?'));
+            assertTrue(Tasks.CATEGORIES.get(category).contains(word), word + " is " + category);
+            assertEquals(1, Tasks.CATEGORIES.get(category).stream()
+                    .filter(w -> mc.question().contains(") " + w + " ") || mc.question().endsWith(") " + w)).count(),
+                    "exactly one option of the category: " + mc.question());
+            assertEquals(0.0, mc.score(word), "the word alone is not the answer");
+            TaskInstance caps = Tasks.get("short_caps").generate(256, 0, new Random(seed));
+            assertEquals(caps.question().substring("Write in capitals: ".length()).toUpperCase(java.util.Locale.ROOT),
+                    caps.answer());
+            assertEquals(0.0, caps.score(caps.answer().toLowerCase(java.util.Locale.ROOT)));
+        }
+    }
 }
