@@ -36,6 +36,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.test.TestUtils;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -51,13 +52,24 @@ class WorkerCrashIT {
     @TempDir
     static Path dir;
     static Path model;
+    /**
+     * A stack of this class's own: its workers read their input topics from the beginning, so records
+     * other tests left there (long stream-processor samples) would make the timing depend on test order.
+     */
+    static RealStack stack;
 
     @BeforeAll
     static void tinyModel() throws Exception {
+        stack = RealStack.isolated();
         model = dir.resolve("tiny");
         try (LlamaModel m = LlamaModel.random(ModelConfig.mini(2, 32, 4, 2, 48, 10_000, 4096), Device.cpu(), 5)) {
             ModelStore.save(m, model, Map.of());
         }
+    }
+
+    @AfterAll
+    static void stopStack() {
+        stack.close();
     }
 
     private static Process worker(RealStack stack, String role, String run, Path log, String... extra) throws Exception {
@@ -88,7 +100,6 @@ class WorkerCrashIT {
 
     @Test
     void killedTrainerAppliesEverySampleExactlyOnce() throws Exception {
-        RealStack stack = RealStack.get();
         KafkaClients clients = stack.clients();
         String run = "crash-" + UUID.randomUUID().toString().substring(0, 8);
         List<String> produced = new ArrayList<>();
@@ -120,7 +131,8 @@ class WorkerCrashIT {
         assertTrue(oursBefore < produced.size(), "killed after it had finished: no crash was tested");
 
         Process second = worker(stack, "train", run, log, "--exit-when-idle");
-        assertTrue(second.waitFor(180, java.util.concurrent.TimeUnit.SECONDS), "restarted trainer did not finish");
+        assertTrue(second.waitFor(180, java.util.concurrent.TimeUnit.SECONDS),
+                () -> "restarted trainer did not finish; log: " + read(log));
         assertEquals(0, second.exitValue(), Files.readString(log));
         List<String> ours = ledger(dir.resolve("ckpt"), run).stream().filter(produced::contains).sorted().toList();
         assertEquals(produced.stream().sorted().toList(), ours, "every sample exactly once; log: " + Files.readString(log));
@@ -139,7 +151,6 @@ class WorkerCrashIT {
 
     @Test
     void killedResponseGeneratorPublishesExactlyOnePairPerRequest() throws Exception {
-        RealStack stack = RealStack.get();
         KafkaClients clients = stack.clients();
         String run = "respond-" + UUID.randomUUID().toString().substring(0, 8);
         List<String> requests = new ArrayList<>();
@@ -168,7 +179,7 @@ class WorkerCrashIT {
         Process second = worker(stack, "respond", run, log);
         try {
             TestUtils.waitForCondition(() -> ours(clients, run).size() >= requests.size(), 120_000,
-                    "a pair for every request");
+                    () -> "a pair for every request; " + ours(clients, run).size() + " so far; log: " + read(log));
             Thread.sleep(2000); // anything duplicated would be committed by now
         } finally {
             second.destroy(); // SIGTERM: graceful
@@ -180,7 +191,6 @@ class WorkerCrashIT {
 
     @Test
     void generatorsSwitchToAPromotedCheckpointOnlyWhenItsShaMatches() throws Exception {
-        RealStack stack = RealStack.get();
         KafkaClients clients = stack.clients();
         String run = "slot-" + UUID.randomUUID().toString().substring(0, 8);
         Path next = dir.resolve("next-" + run);
@@ -216,6 +226,14 @@ class WorkerCrashIT {
                 .setModelVersion(version).setCheckpointUri(dir.toUri().toString()).setCheckpointSha256(sha)
                 .setShortWindow(256).setMinLength(2048).setTargetLength(4096).setTheta0(1e4).setTheta1(2e5)
                 .setMaxTurns(2).setSampleBudget(10).setCreatedAt(Instant.now()).build();
+    }
+
+    private static String read(Path log) {
+        try {
+            return Files.readString(log);
+        } catch (IOException e) {
+            return "(unreadable: " + e + ")";
+        }
     }
 
     private static List<PreferencePair> ours(KafkaClients clients, String run) {
