@@ -91,4 +91,21 @@ class PretrainerTest {
                 () -> Pretrainer.Settings.builder().setSteps(5).optMix(Map.of("niah_single", -1.0)).build());
         assertTrue(Pretrainer.Settings.builder().setSteps(5).build().mix().containsKey("short_mc"));
     }
+
+    @Test
+    void halfThePromptsFillTheLastQuarterOfTheWindow() {
+        try (LlamaModel m = LlamaModel.random(tiny(), Device.cpu(), 1)) {
+            Pretrainer p = new Pretrainer(m, Pretrainer.Settings.builder().setSteps(1).optWindow(256).build());
+            java.util.Random r = new java.util.Random(3);
+            int late = 0;
+            for (int i = 0; i < 4000; i++) {
+                int len = p.promptLength(r);
+                assertTrue(len >= 40 && len <= 256, "length " + len);
+                late += len >= 192 ? 1 : 0;
+            }
+            // half from [192, 256] plus the uniform half's share of it (65 / 217)
+            assertEquals(0.5 + 0.5 * 65 / 217.0, late / 4000.0, 0.03);
+            p.closeOptimizer();
+        }
+    }
 }
