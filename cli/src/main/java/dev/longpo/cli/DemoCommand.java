@@ -16,12 +16,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -43,29 +40,17 @@ final class DemoCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;
 
-    @Option(names = "--quick", description = "one short iteration (about 3 minutes) instead of the full demo")
-    boolean quick;
+    @Mixin
+    RunOptions run;
 
     @Option(names = "--keep", description = "leave the stack running afterwards (for longpo monitor, status, down)")
     boolean keep;
 
-    @Option(names = "--model", description = "the base model pi_S (default: models/pi-s)")
-    Path model;
-
-    @Option(names = "--out", description = "folder for the corpus, worker log, table and plots (default: .longpo/demo/<run>)")
-    Path out;
-
     @Override
     public Integer call() throws Exception {
-        LongpoConfig base = options.load(quick ? List.of("demo", "demo-quick") : List.of("demo"));
-        String run = options.overrides.containsKey("run.id") ? base.get("run.id")
-                : "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
-        LongpoConfig config = base.with(Map.of("run.id", run, "pipeline.app.prefix", run));
-        Path pis = model != null ? model : LongpoConfig.home().resolve("models/pi-s");
-        Path dir = out != null ? out : config.getPath("demo.dir").resolve(run);
-        Files.createDirectories(dir);
+        RunOptions.Run r = run.resolve(options, "demo");
         try (GracefulStop stop = new GracefulStop(Duration.ofMinutes(3))) {
-            return demo(config, pis, dir, stop.flag());
+            return demo(r.config(), r.baseModel(), r.dir(), stop.flag());
         }
     }
 

@@ -7,12 +7,9 @@ import dev.longpo.experiments.ReproductionReport;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -22,39 +19,30 @@ import picocli.CommandLine.Option;
  * {@code longpo reproduce}: the paper's Figure 4 in miniature ({@link Reproduction}): pairs through the
  * real pipeline on a fresh embedded stack, then every objective from the same pi_S on the same samples,
  * evaluated as it trains, and a report with tables and curves. Settings come from the {@code reproduce}
- * profile ({@code reproduce-quick} with {@code --quick}) under anything the user sets; a rerun with the
- * same {@code --out} resumes.
+ * profile ({@code reproduce-quick} with {@code --quick}: 40 samples, three arms) under anything the user
+ * sets; a rerun with the same {@code --out} resumes.
  */
 @Command(name = "reproduce", description = "Compare LongPO with its baselines on the same self-generated pairs and write a report.")
 final class ReproduceCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;
 
-    @Option(names = "--quick", description = "fewer samples, arms and evaluations (about 15 minutes)")
-    boolean quick;
-
-    @Option(names = "--model", description = "the base model pi_S (default: models/pi-s)")
-    Path model;
-
-    @Option(names = "--out", description = "report folder; an existing one is resumed (default: .longpo/reproduce/<run>)")
-    Path out;
+    @Mixin
+    RunOptions run;
 
     @Override
     public Integer call() throws Exception {
-        LongpoConfig base = options.load(quick ? List.of("reproduce", "reproduce-quick") : List.of("reproduce"));
-        String run = options.overrides.containsKey("run.id") ? base.get("run.id")
-                : "reproduce-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
-        LongpoConfig config = base.with(Map.of("run.id", run, "pipeline.app.prefix", run));
-        Path pis = model != null ? model : LongpoConfig.home().resolve("models/pi-s");
-        Path dir = (out != null ? out : config.getPath("reproduce.dir").resolve(run)).toAbsolutePath();
-        Files.createDirectories(dir);
+        RunOptions.Run resolved = run.resolve(options, "reproduce");
+        LongpoConfig config = resolved.config();
+        Path pis = resolved.baseModel();
+        Path dir = resolved.dir();
         Logging.toFile(dir.resolve("reproduce.log"));
         double replay = config.getDouble("reproduce.replay.weight");
         List<Reproduction.Arm> arms = Arrays.stream(config.get("reproduce.arms").split(","))
                 .map(a -> Reproduction.Arm.parse(a, replay)).toList();
         Reproduction.Spec spec = new Reproduction.Spec(config, pis, dir, config.getInt("reproduce.samples"),
                 config.getInt("reproduce.eval.every"), arms, config.getDuration("reproduce.pipeline.stall.ms"));
-        System.out.printf("reproduction %s: pi_S = %s, %d samples, arms %s; output and log in %s%n", run, pis,
+        System.out.printf("reproduction %s: pi_S = %s, %d samples, arms %s; output and log in %s%n", resolved.id(), pis,
                 spec.samples(), config.get("reproduce.arms"), dir);
         long t0 = System.nanoTime();
         try (GracefulStop stop = new GracefulStop(Duration.ofMinutes(2))) {
