@@ -43,10 +43,6 @@ public final class FreshStack implements AutoCloseable {
         keep = true;
     }
 
-    public boolean kept() {
-        return keep;
-    }
-
     @Override
     public void close() {
         if (!keep) {
