@@ -33,8 +33,8 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--model", required = true)
     Path modelDir;
 
-    @Option(names = "--window", defaultValue = "256", description = "short window L_s; lengths default to L_s/2 .. 16 L_s")
-    int window;
+    @Option(names = "--window", description = "short window L_s (default: loop.short.window); lengths default to L_s/2 .. 16 L_s")
+    Integer window;
 
     @Option(names = "--tasks", split = ",", description = "tasks (default: every long and short task)")
     List<String> tasks;
@@ -66,7 +66,7 @@ final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         LongpoConfig config = options.load();
-        Evaluator.Settings.Builder b = Evaluator.Settings.builder(window).optSamples(samples).optThreshold(threshold);
+        Evaluator.Settings.Builder b = Evaluator.Settings.builder(window != null ? window : config.getInt("loop.short.window")).optSamples(samples).optThreshold(threshold);
         if (tasks != null) {
             b.optTasks(tasks);
         }

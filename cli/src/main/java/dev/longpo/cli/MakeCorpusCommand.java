@@ -21,7 +21,7 @@ final class MakeCorpusCommand implements Callable<Integer> {
     @Option(names = "--max-tokens", defaultValue = "4096")
     int maxTokens;
 
-    @Option(names = "--fact-every", defaultValue = "240", description = "tokens per paragraph, each with one fact")
+    @Option(names = "--fact-every", defaultValue = "80", description = "tokens per paragraph, each with one fact")
     int factEvery;
 
     @Option(names = "--id-prefix", defaultValue = "demo", description = "document ids are <prefix>-0000, ...")

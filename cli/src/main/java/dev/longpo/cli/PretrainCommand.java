@@ -25,8 +25,8 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "model directory to write")
     Path out;
 
-    @Option(names = "--window", defaultValue = "256", description = "short window L_s in tokens")
-    int window;
+    @Option(names = "--window", description = "short window L_s in tokens (default: loop.short.window)")
+    Integer window;
 
     @Option(names = "--steps", defaultValue = "1500")
     int steps;
@@ -70,6 +70,7 @@ final class PretrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         LongpoConfig config = options.load();
+        int window = this.window != null ? this.window : config.getInt("loop.short.window");
         Pretrainer.Settings.Builder b = Pretrainer.Settings.builder().setSteps(steps).optWindow(window).optBatchSize(batch)
                 .optLearningRate(lr).optSeed(seed).optLmWeight(lmWeight).optEvalEvery(evalEvery)
                 .optCheckpointEvery(checkpointEvery);

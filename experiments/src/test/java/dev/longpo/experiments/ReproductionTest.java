@@ -79,6 +79,19 @@ class ReproductionTest {
     }
 
     @Test
+    void anArmThatLosesTheWindowHasNotKeptShortSkillsWhateverItsShortTasks() throws Exception {
+        Reproduction.Eval base = eval(0, 0.2, 0.1, 0.90);
+        Map<Integer, Double> avg = new LinkedHashMap<>(Map.of(256, 0.30, 1024, 0.9, 2048, 0.8));
+        Reproduction.Eval lostWindow = new Reproduction.Eval(2, Map.of("niah_single", avg, "short_mc", Map.of(256, 0.9)),
+                avg, 0.9, 256, 1.0);
+        Reproduction.Result r = new Reproduction.Result(new Reproduction.Pipeline(10, 2, 8, 0, 0, 1e6, 1e6, 256, 1024, 5),
+                base, List.of(arm("longpo", base, lostWindow)));
+        String text = Files.readString(ReproductionReport.write(r, "setup", dir));
+        assertTrue(text.contains("longpo: 0.850 (pi_S 0.150), short +0.00, window -0.70 (short skills lost)"), text);
+        assertTrue(text.contains("No arm kept the short skills"), text);
+    }
+
+    @Test
     void theReportRanksArmsByTheirScoresBeyondTheWindowAndNamesWhoKeptShortSkills() throws Exception {
         Reproduction.Eval base = eval(0, 0.2, 0.1, 0.90);
         Reproduction.Result r = new Reproduction.Result(new Reproduction.Pipeline(10, 2, 8, 2, 0, 1e6, 1e6, 256, 1024, 5),
@@ -91,8 +104,10 @@ class ReproductionTest {
         int longpo = text.indexOf("1. longpo");
         int sftRejected = text.indexOf("1. sft_rejected");
         assertTrue(sftChosen >= 0 && sftChosen < longpo && longpo < sftRejected, "ordered by beyond-window mean: " + text);
-        assertTrue(text.contains("sft_chosen: 0.875 (pi_S 0.150), short -0.20 (short skills lost)"), text);
-        assertTrue(text.contains("Best long-context mean with short skills kept (within 0.03 of pi_S): longpo."), text);
+        assertTrue(text.contains("sft_chosen: 0.875 (pi_S 0.150), short -0.20, window +0.00 (short skills lost)"), text);
+        assertTrue(text.contains("sft_rejected: 0.250 (pi_S 0.150), short +0.01, window +0.00 (short skills kept)"), text);
+        assertTrue(text.contains("Best long-context mean with short skills kept (short tasks and window within 0.03 of"
+                + " pi_S): longpo."), text);
         for (String png : List.of("niah-target.png", "niah-longest.png", "short.png", "rewards.png", "accuracy.png")) {
             assertTrue(Files.size(dir.resolve(png)) > 1000, png);
         }

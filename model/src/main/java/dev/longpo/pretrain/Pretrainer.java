@@ -63,23 +63,23 @@ public final class Pretrainer {
          */
         public static Map<String, Double> defaultMix() {
             Map<String, Double> m = new LinkedHashMap<>();
-            m.put("niah_single", 0.14);
-            m.put("niah_single_word", 0.04);
-            m.put("niah_single_uuid", 0.04);
-            m.put("niah_multikey", 0.14);
+            m.put("niah_single", 0.10);
+            m.put("niah_single_word", 0.03);
+            m.put("niah_single_uuid", 0.03);
+            m.put("niah_multikey", 0.22);
             m.put("niah_multivalue", 0.04);
-            m.put("niah_multiquery", 0.05);
-            m.put("vt", 0.05);
-            m.put("qa", 0.12);
-            m.put("write_question", 0.10);
-            m.put("short_mc", 0.14);
-            m.put("short_caps", 0.14);
+            m.put("niah_multiquery", 0.04);
+            m.put("vt", 0.04);
+            m.put("qa", 0.16);
+            m.put("write_question", 0.08);
+            m.put("short_mc", 0.18);
+            m.put("short_caps", 0.08);
             return m;
         }
 
         /** Builder with the defaults of {@code longpo pretrain}; {@link #build()} checks every value. */
         public static final class Builder {
-            private int window = 256;
+            private int window = 128;
             private int steps = -1;
             private int batchSize = 16;
             private double lr = 2e-3;

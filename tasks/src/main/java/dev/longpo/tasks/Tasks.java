@@ -94,7 +94,6 @@ public final class Tasks {
         add("vt", Tasks::variableTracking);
         add("cwe", Tasks::commonWords);
         add("qa", Tasks::qa);
-        add("short_math", Tasks::shortMath);
         add("short_mc", Tasks::shortChoice);
         add("short_caps", Tasks::shortCaps);
         add("write_question", Tasks::writeQuestion);
@@ -135,12 +134,9 @@ public final class Tasks {
         return List.of("short_mc", "short_caps");
     }
 
-    /**
-     * True for a short-only task: the {@link #shortTasks()} and {@code short_math}, the old stand-in for MMLU
-     * (chance-level for a model of this size) that the committed pi_S's model card still reports.
-     */
+    /** True for a short-only task ({@link #shortTasks()}): scored once, at the first evaluation length. */
     public static boolean isShort(String task) {
-        return shortTasks().contains(task) || task.equals("short_math");
+        return shortTasks().contains(task);
     }
 
     /** Context bytes that make the chat prompt exactly {@code tokens} long. */
@@ -277,34 +273,14 @@ public final class Tasks {
         return new TaskInstance("qa", ctx, q, List.of(name), golden, TaskInstance.Scoring.PARTIAL, depth);
     }
 
-    /** Multiple-choice addition in a short prompt: the MMLU stand-in; its length ignores {@code tokens}. */
-    private static TaskInstance shortMath(int tokens, double depth, Random r) {
-        int a = r.nextInt(10);
-        int b = r.nextInt(10);
-        int correct = a + b;
-        List<Integer> options = new ArrayList<>(List.of(correct));
-        while (options.size() < 4) {
-            int wrong = correct + (r.nextBoolean() ? 1 : -1) * (1 + r.nextInt(5));
-            if (wrong >= 0 && !options.contains(wrong)) {
-                options.add(wrong);
-            }
-        }
-        Collections.shuffle(options, r);
-        String letters = "ABCD";
-        StringBuilder q = new StringBuilder("What is " + a + " + " + b + "?");
-        for (int i = 0; i < 4; i++) {
-            q.append(' ').append(letters.charAt(i)).append(") ").append(options.get(i));
-        }
-        String answer = String.valueOf(letters.charAt(options.indexOf(correct)));
-        return new TaskInstance("short_math", "", q.toString(), List.of(answer), answer, TaskInstance.Scoring.EXACT, -1);
-    }
-
     /**
-     * Short knowledge recall in the MMLU format: which of four words belongs to a category. The answer
-     * names the word, then its option's letter ("copper (B)"), and must match exactly: the word is recalled
-     * first and its letter then looked up beside it in the question, the order in which a small model
-     * can learn the task (letter first, it picks a letter before it has recalled anything). Its length
-     * ignores {@code tokens}.
+     * Short knowledge recall in the MMLU format: which of four options belongs to a category
+     * ("Which word is a metal? tiger (A) copper (B) ..."). The answer is the right option's word
+     * ("copper"), matched exactly, so a model that names another option or lists several scores 0 (chance:
+     * 0.25). Answers that also carry the letter failed in pilots for a byte-level model: letter first, it
+     * picks a letter before it has recalled anything; word then letter ("copper (B)"), the word was right
+     * in 29 of 30 instances and the letter, three bytes from the word in the question, mostly "A" (7 of
+     * 30 right). Its length ignores {@code tokens}.
      */
     private static TaskInstance shortChoice(int tokens, double depth, Random r) {
         List<String> cats = new ArrayList<>(CATEGORIES.keySet());
@@ -326,10 +302,9 @@ public final class Tasks {
         String letters = "ABCD";
         StringBuilder q = new StringBuilder("Which word is " + cat + "?");
         for (int i = 0; i < 4; i++) {
-            q.append(' ').append(letters.charAt(i)).append(") ").append(options.get(i));
+            q.append(' ').append(options.get(i)).append(" (").append(letters.charAt(i)).append(')');
         }
-        String answer = right + " (" + letters.charAt(options.indexOf(right)) + ")";
-        return new TaskInstance("short_mc", "", q.toString(), List.of(answer), answer, TaskInstance.Scoring.MATCH, -1);
+        return new TaskInstance("short_mc", "", q.toString(), List.of(right), right, TaskInstance.Scoring.MATCH, -1);
     }
 
     /**

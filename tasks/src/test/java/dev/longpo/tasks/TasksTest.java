@@ -85,15 +85,16 @@ class TasksTest {
     void theShortTasksAskForKnowledgeAndATransformAndScoreExactly() {
         for (int seed = 0; seed < 20; seed++) {
             TaskInstance mc = Tasks.get("short_mc").generate(256, 0, new Random(seed));
-            String word = mc.answer().substring(0, mc.answer().indexOf(" ("));
-            char letter = mc.answer().charAt(mc.answer().length() - 2);
-            assertTrue(mc.question().contains(letter + ") " + word), mc.question() + " -> " + mc.answer());
+            String word = mc.answer();
+            assertTrue(mc.question().matches(".*\\? (\\w+ \\([A-D]\\) ){3}\\w+ \\(D\\)"), mc.question());
+            assertTrue(mc.question().contains(" " + word + " ("), "the answer is an option: " + mc.question() + " -> " + word);
             String category = mc.question().substring("Which word is ".length(), mc.question().indexOf('?'));
             assertTrue(Tasks.CATEGORIES.get(category).contains(word), word + " is " + category);
             assertEquals(1, Tasks.CATEGORIES.get(category).stream()
-                    .filter(w -> mc.question().contains(") " + w + " ") || mc.question().endsWith(") " + w)).count(),
+                    .filter(w -> mc.question().contains(" " + w + " (")).count(),
                     "exactly one option of the category: " + mc.question());
-            assertEquals(0.0, mc.score(word), "the word alone is not the answer");
+            assertEquals(1.0, mc.score(word));
+            assertEquals(0.0, mc.score(mc.question().substring(mc.question().indexOf("? ") + 2)), "listing every option");
             TaskInstance caps = Tasks.get("short_caps").generate(256, 0, new Random(seed));
             assertEquals(caps.question().substring("Write in capitals: ".length()).toUpperCase(java.util.Locale.ROOT),
                     caps.answer());
