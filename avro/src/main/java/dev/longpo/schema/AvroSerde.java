@@ -34,9 +34,21 @@ public final class AvroSerde<T extends SpecificRecord> implements Serde<T>, Seri
     /** Package of the generated event classes, trusted for deserialization. */
     public static final String TRUSTED_PACKAGE = "dev.longpo.avro.";
 
+    private static final java.util.concurrent.atomic.AtomicBoolean TRUSTED = new java.util.concurrent.atomic.AtomicBoolean();
+
     static {
-        ClassSecurityValidator.setGlobal(ClassSecurityValidator.composite(ClassSecurityValidator.getGlobal(),
-                c -> c.getName().startsWith(TRUSTED_PACKAGE)));
+        trustEventClasses();
+    }
+
+    /**
+     * Lets Avro (1.12.2+ checks every class it resolves by name) load the generated event classes; every
+     * reader of specific records outside this serde, such as an Avro container file, calls it first.
+     */
+    public static void trustEventClasses() {
+        if (TRUSTED.compareAndSet(false, true)) {
+            ClassSecurityValidator.setGlobal(ClassSecurityValidator.composite(ClassSecurityValidator.getGlobal(),
+                    c -> c.getName().startsWith(TRUSTED_PACKAGE)));
+        }
     }
 
     private final SchemaRegistryClient registry;

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.longpo.avro.TrainingSample;
 import dev.longpo.files.AtomicFiles;
+import dev.longpo.schema.AvroSerde;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,6 +51,7 @@ final class ResultStore {
     }
 
     List<TrainingSample> samples() throws IOException {
+        AvroSerde.trustEventClasses();
         List<TrainingSample> out = new ArrayList<>();
         try (DataFileReader<TrainingSample> r = new DataFileReader<>(dir.resolve("samples.avro").toFile(),
                 new SpecificDatumReader<>(TrainingSample.class))) {
