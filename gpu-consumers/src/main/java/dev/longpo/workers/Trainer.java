@@ -2,6 +2,8 @@ package dev.longpo.workers;
 
 import ai.djl.Device;
 import dev.longpo.avro.Checkpoint;
+import dev.longpo.avro.IterationEvent;
+import dev.longpo.avro.IterationEventType;
 import dev.longpo.avro.TopicPartitionOffset;
 import dev.longpo.avro.TrainingMetrics;
 import dev.longpo.avro.TrainingSample;
@@ -10,6 +12,7 @@ import dev.longpo.common.DeadLetters;
 import dev.longpo.common.Decoder;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.common.LongpoConfig;
+import dev.longpo.common.TopicFollower;
 import dev.longpo.events.Topics;
 import dev.longpo.model.AdamW;
 import dev.longpo.model.Checkpoints;
@@ -50,7 +53,10 @@ import org.slf4j.LoggerFactory;
  * the weights exactly once. Every optimizer step (accumulating {@code accumulate} samples) emits
  * {@code training-metrics}; every {@code checkpointEvery} steps, and when the input goes idle, a
  * checkpoint is written and announced on {@code checkpoints}. Samples generated in an iteration more
- * than {@code maxStaleness} iterations behind the newest seen are skipped and counted.
+ * than {@code maxStaleness} iterations behind the newest one seen (in a sample or in the controller's
+ * START on {@code iterations}) are skipped and counted: the pipeline makes more samples than an
+ * iteration's budget, and without the START the leftovers of iteration k were trained, and counted, as
+ * the first samples of iteration k+1.
  */
 public final class Trainer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
@@ -98,6 +104,7 @@ public final class Trainer implements AutoCloseable {
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final KafkaProducer<String, SpecificRecord> producer;
     private final Decoder<TrainingSample> decoder;
+    private final TopicFollower iterations;
     private LlamaModel model;
     private AdamW optimizer;
     private TrainStep<Objective.Metrics> trainStep;
@@ -117,7 +124,21 @@ public final class Trainer implements AutoCloseable {
         this.consumer = clients.rawConsumer("longpo-trainer-" + settings.runId(), "trainer-" + settings.runId());
         this.producer = clients.producer("trainer-" + settings.runId(), null);
         this.decoder = new Decoder<>(clients, Topics.TRAINING_SAMPLES, "trainer");
+        this.iterations = new TopicFollower(clients, List.of(Topics.ITERATIONS));
         restore(initialModel);
+        followIterations(iterations.readToEnd(Duration.ofSeconds(60)));
+    }
+
+    /** Takes the newest iteration the controller started for this run as the newest seen. */
+    private void followIterations(List<SpecificRecord> events) {
+        for (SpecificRecord e : events) {
+            if (e instanceof IterationEvent it && it.getRunId().equals(s.runId()) && it.getType() == IterationEventType.START
+                    && it.getIteration() > newestIteration) {
+                newestIteration = it.getIteration();
+                LOG.info("iteration {} started: samples of iteration {} and older are skipped from now on",
+                        newestIteration, newestIteration - s.maxStaleness() - 1);
+            }
+        }
     }
 
     /** The newest complete checkpoint directory of this run, if any. */
@@ -183,6 +204,7 @@ public final class Trainer implements AutoCloseable {
         long lastData = System.nanoTime();
         while (!stop.get()) {
             var polled = consumer.poll(Duration.ofMillis(200));
+            followIterations(iterations.poll(Duration.ZERO));
             if (polled.isEmpty()) {
                 boolean idle = System.nanoTime() - lastData > s.idleCheckpoint().toNanos();
                 if (idle && optimizer.stepCount() > checkpointedStep && pendingIds.isEmpty()) {
@@ -307,6 +329,7 @@ public final class Trainer implements AutoCloseable {
     public void close() {
         producer.close(Duration.ofSeconds(10));
         consumer.close(Duration.ofSeconds(10));
+        iterations.close();
         optimizer.close();
         model.close();
     }

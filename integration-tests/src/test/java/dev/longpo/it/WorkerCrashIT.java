@@ -108,14 +108,8 @@ class WorkerCrashIT {
             for (int i = 0; i < 24; i++) {
                 String id = run + "-s" + i;
                 produced.add(id);
-                Turn t = Turn.newBuilder().setPairId(id + "/p").setChunkIndex(0).setInstruction("What is the key?")
-                        .setShortContext("The key is " + i + ".").setChosen(String.valueOf(i)).setRejected("none")
-                        .setChosenTokenIds(List.of(48 + i % 10)).setRejectedTokenIds(List.of(110, 111))
-                        .setRefChosenLogp(-2).setRefRejectedLogp(-6).build();
-                p.send(new ProducerRecord<>(Topics.TRAINING_SAMPLES.name(), id, TrainingSample.newBuilder().setSampleId(id)
-                        .setDocId(id).setLongContext("Filler. ".repeat(30) + "The key is " + i + ". " + "More. ".repeat(20))
-                        .setTurns(List.of(t)).setComplete(true).setIteration(1).setTargetLength(512).setTheta0(1e4)
-                        .setTheta1(2e4).setModelVersion("m0").setCreatedAt(Instant.now()).build()));
+                p.send(new ProducerRecord<>(Topics.TRAINING_SAMPLES.name(), id, sample(id, 1, i, "Filler. ".repeat(30)
+                        + "The key is " + i + ". " + "More. ".repeat(20), 2e4)));
             }
         }
         Path log = dir.resolve(run + ".log");
@@ -147,6 +141,46 @@ class WorkerCrashIT {
         assertEquals(AtomicFiles.sha256(newest.resolve("model.safetensors")), last.getSha256());
         assertEquals(1, last.getIteration());
         assertTrue(last.getOffsets().stream().anyMatch(o -> o.getTopic().equals(Topics.TRAINING_SAMPLES.name())));
+    }
+
+    /** A one-turn sample whose answer is the key {@code i} found in {@code longContext}. */
+    private static TrainingSample sample(String id, int iteration, int i, String longContext, double theta1) {
+        Turn t = Turn.newBuilder().setPairId(id + "/p").setChunkIndex(0).setInstruction("What is the key?")
+                .setShortContext("The key is " + i + ".").setChosen(String.valueOf(i)).setRejected("none")
+                .setChosenTokenIds(List.of(48 + i % 10)).setRejectedTokenIds(List.of(110, 111))
+                .setRefChosenLogp(-2).setRefRejectedLogp(-6).build();
+        return TrainingSample.newBuilder().setSampleId(id).setDocId(id).setLongContext(longContext).setTurns(List.of(t))
+                .setComplete(true).setIteration(iteration).setTargetLength(512).setTheta0(1e4).setTheta1(theta1)
+                .setModelVersion("m0").setCreatedAt(Instant.now()).build();
+    }
+
+    @Test
+    void theTrainerSkipsTheLeftoversOfAnIterationTheControllerHasMovedPast() throws Exception {
+        KafkaClients clients = stack.clients();
+        String run = "stale-" + UUID.randomUUID().toString().substring(0, 8);
+        List<String> fresh = new ArrayList<>();
+        try (KafkaProducer<String, SpecificRecord> p = clients.producer("it-stale", null)) {
+            p.send(new ProducerRecord<>(Topics.ITERATIONS.name(), run, IterationEvent.newBuilder().setRunId(run)
+                    .setIteration(2).setType(IterationEventType.START).setModelVersion("m1").setShortWindow(128)
+                    .setMinLength(256).setTargetLength(512).setTheta0(1e4).setTheta1(1e4).setMaxTurns(1).setSampleBudget(4)
+                    .setReason("test").setCreatedAt(Instant.now()).build()));
+            for (int i = 0; i < 8; i++) {
+                int iteration = i < 4 ? 1 : 2;
+                String id = run + "-i" + iteration + "-s" + i;
+                if (iteration == 2) {
+                    fresh.add(id);
+                }
+                p.send(new ProducerRecord<>(Topics.TRAINING_SAMPLES.name(), id,
+                        sample(id, iteration, i, "Filler. ".repeat(10) + "The key is " + i + ".", 1e4)));
+            }
+        }
+        Path log = dir.resolve(run + ".log");
+        Process trainer = worker(stack, "train", run, log, "--exit-when-idle");
+        assertTrue(trainer.waitFor(180, TimeUnit.SECONDS), () -> "trainer did not finish; log: " + read(log));
+        assertEquals(0, trainer.exitValue(), Files.readString(log));
+        List<String> ours = ledger(dir.resolve("ckpt"), run).stream().filter(id -> id.startsWith(run)).toList();
+        assertEquals(fresh, ours, "iteration 1's leftovers, after the START of iteration 2, are skipped; log: "
+                + Files.readString(log));
     }
 
     @Test
