@@ -3,8 +3,8 @@ package dev.longpo.workers;
 import ai.djl.Device;
 import dev.longpo.avro.IterationEvent;
 import dev.longpo.avro.IterationEventType;
-import dev.longpo.common.Decoder;
 import dev.longpo.common.KafkaClients;
+import dev.longpo.common.TopicFollower;
 import dev.longpo.events.Topics;
 import dev.longpo.files.AtomicFiles;
 import dev.longpo.model.ModelStore;
@@ -13,10 +13,7 @@ import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.stream.Collectors;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
+import org.apache.avro.specific.SpecificRecord;
 
 /**
  * The model a generator serves, and the version it is. It follows the controller: a START event of
@@ -29,8 +26,7 @@ public final class ModelSlot implements AutoCloseable {
     private final KafkaClients clients;
     private final String runId;
     private final Device device;
-    private final KafkaConsumer<byte[], byte[]> iterations;
-    private final Decoder<IterationEvent> decoder;
+    private final TopicFollower iterations;
     private ModelStore.Loaded current;
     private String version;
 
@@ -41,12 +37,7 @@ public final class ModelSlot implements AutoCloseable {
         this.device = device;
         this.current = ModelStore.load(initial, device);
         this.version = initialVersion;
-        this.iterations = clients.rawConsumer("unused-" + runId, "model-follower");
-        List<TopicPartition> parts = iterations.partitionsFor(Topics.ITERATIONS.name()).stream()
-                .map(p -> new TopicPartition(p.topic(), p.partition())).collect(Collectors.toList());
-        iterations.assign(parts);
-        iterations.seekToBeginning(parts);
-        this.decoder = new Decoder<>(clients, Topics.ITERATIONS, "model-follower");
+        this.iterations = new TopicFollower(clients, List.of(Topics.ITERATIONS));
     }
 
     public ModelStore.Loaded model() {
@@ -60,9 +51,8 @@ public final class ModelSlot implements AutoCloseable {
     /** Reads new controller events; loads and verifies a newly started iteration's model. Returns true if switched. */
     public boolean refresh() throws IOException {
         IterationEvent latest = null;
-        for (ConsumerRecord<byte[], byte[]> r : iterations.poll(Duration.ZERO)) {
-            IterationEvent e = decoder.decode(r).value();
-            if (e != null && e.getRunId().equals(runId) && e.getType() == IterationEventType.START
+        for (SpecificRecord r : iterations.poll(Duration.ZERO)) {
+            if (r instanceof IterationEvent e && e.getRunId().equals(runId) && e.getType() == IterationEventType.START
                     && e.getCheckpointUri() != null) {
                 latest = e;
             }
