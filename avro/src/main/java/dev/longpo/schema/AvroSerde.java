@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.avro.Schema;
 import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.BinaryEncoder;
@@ -34,7 +35,7 @@ public final class AvroSerde<T extends SpecificRecord> implements Serde<T>, Seri
     /** Package of the generated event classes, trusted for deserialization. */
     public static final String TRUSTED_PACKAGE = "dev.longpo.avro.";
 
-    private static final java.util.concurrent.atomic.AtomicBoolean TRUSTED = new java.util.concurrent.atomic.AtomicBoolean();
+    private static final AtomicBoolean TRUSTED = new AtomicBoolean();
 
     static {
         trustEventClasses();

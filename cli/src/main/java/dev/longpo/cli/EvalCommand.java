@@ -66,7 +66,8 @@ final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         LongpoConfig config = options.load();
-        Evaluator.Settings.Builder b = Evaluator.Settings.builder(window != null ? window : config.getInt("loop.short.window")).optSamples(samples).optThreshold(threshold);
+        int shortWindow = window != null ? window : config.getInt("loop.short.window");
+        Evaluator.Settings.Builder b = Evaluator.Settings.builder(shortWindow).optSamples(samples).optThreshold(threshold);
         if (tasks != null) {
             b.optTasks(tasks);
         }

@@ -121,12 +121,11 @@ public final class ReproductionReport {
 
     /** What the numbers rank: the best beyond-window mean among arms that kept the short score, and the worst. */
     private static String rankings(Reproduction.Result r, int shortWindow) {
-        double baseShort = r.base().shortScore();
         List<Reproduction.ArmResult> byLong = r.arms().stream()
                 .sorted(Comparator.comparingDouble(a -> -beyondWindow(a.last(), shortWindow))).toList();
         StringBuilder sb = new StringBuilder("Rankings by the beyond-window mean (lengths above L_s):\n\n");
         for (Reproduction.ArmResult a : byLong) {
-            double d = a.last().shortScore() - baseShort;
+            double d = a.last().shortScore() - r.base().shortScore();
             double w = inWindow(a.last(), shortWindow) - inWindow(r.base(), shortWindow);
             sb.append(String.format(Locale.ROOT, "1. %s: %.3f (pi_S %.3f), short %+.2f, window %+.2f%s%n", a.arm(),
                     beyondWindow(a.last(), shortWindow), beyondWindow(r.base(), shortWindow), d, w,

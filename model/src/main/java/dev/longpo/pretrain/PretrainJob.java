@@ -122,8 +122,8 @@ public final class PretrainJob {
                   (AdamW betas 0.9/0.95, weight decay 0.01, 5%% warmup, cosine to 5%%, clip 1.0), %s,
                   on %s; the last session of training took %.0f s.
                 - **Data**: generated on the fly by the task suite (`dev.longpo.tasks.Tasks`), prompts of 40..%d
-                  tokens (half of them from the window's last quarter), needles at uniform random depths; loss on answer tokens plus the LM loss on every token
-                  at weight %s. Answers to retrieval tasks restate the fact found. Mix: %s.
+                  tokens (half of them from the window's last quarter), needles at uniform random depths; loss on
+                  answer tokens plus the LM loss on every token at weight %s. Answers to retrieval tasks restate the fact found. Mix: %s.
                 - **Evaluation**: greedy decoding, %d instances per task and length (single-needle NIAH: %d per
                   depth; short tasks: %d), seed %d, %.0f s. Long-context tasks are scored like RULER (fraction of
                   expected strings present; QA partial match); `short_mc` is 4-way multiple-choice recall of word
