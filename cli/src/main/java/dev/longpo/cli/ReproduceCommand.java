@@ -41,7 +41,7 @@ final class ReproduceCommand implements Callable<Integer> {
         List<Reproduction.Arm> arms = Arrays.stream(config.get("reproduce.arms").split(","))
                 .map(a -> Reproduction.Arm.parse(a, replay)).toList();
         Reproduction.Spec spec = new Reproduction.Spec(config, pis, dir, config.getInt("reproduce.samples"),
-                config.getInt("reproduce.eval.every"), arms, config.getDuration("reproduce.pipeline.stall.ms"));
+                config.getInt("reproduce.epochs"), config.getInt("reproduce.eval.every"), arms, config.getDuration("reproduce.pipeline.stall.ms"));
         System.out.printf("reproduction %s: pi_S = %s, %d samples, arms %s; output and log in %s%n", resolved.id(), pis,
                 spec.samples(), config.get("reproduce.arms"), dir);
         long t0 = System.nanoTime();
@@ -64,16 +64,17 @@ final class ReproduceCommand implements Callable<Integer> {
         return String.format(Locale.ROOT, """
                 Run `%s` of `longpo reproduce` on %s, pi_S `%s`, %.0f s in this session.
 
-                - Arms: %s, each trained from pi_S on the same %d samples in the same order, one sample per
-                  optimizer step (lr %s, warmup %s steps then cosine, clip %s), beta %s, lambda %s; `+replay`
+                - Arms: %s, each trained from pi_S on the same %d samples in the same order, %d pass(es), one
+                  sample per optimizer step (lr %s, warmup %s steps then cosine, clip %s), beta %s, lambda %s, NLL
+                  over the %s tokens; `+replay`
                   adds %s x the NLL of pi_S's chosen answers on their own chunks (no evaluation task is replayed).
                 - Samples: the pipeline's iteration 1 (documents of 2 L_s .. the target), up to %s turns each
                   (multi-turn, the paper's Eq. 13), theta rule `%s`; DPO's reference is pi_S on the long context.
                 - Evaluation: tasks %s at lengths %s, %s instances per cell (single-needle NIAH: per depth), %s
                   per short task; greedy; every %d steps and at the end.""",
                 c.get("run.id"), Machine.describe(), pis, seconds, c.get("reproduce.arms"), spec.samples(),
-                c.get("trainer.lr"), c.get("trainer.warmup.steps"), c.get("trainer.clip"), c.get("trainer.beta"),
-                c.get("trainer.lambda"), c.get("reproduce.replay.weight"), c.get("loop.max.turns"), c.get("loop.theta.rule"),
+                spec.epochs(), c.get("trainer.lr"), c.get("trainer.warmup.steps"), c.get("trainer.clip"), c.get("trainer.beta"),
+                c.get("trainer.lambda"), c.get("trainer.nll.tokens"), c.get("reproduce.replay.weight"), c.get("loop.max.turns"), c.get("loop.theta.rule"),
                 c.get("eval.tasks"), c.get("eval.lengths"), c.get("eval.samples"), c.get("eval.short.samples"),
                 spec.evalEvery());
     }

@@ -84,14 +84,16 @@ public final class Reproduction {
 
     /**
      * What to run: the configuration (the {@code reproduce} profile over the defaults), pi_S, the output
-     * folder, the samples to train on, how often to evaluate, the arms, and how long the pipeline may
-     * go without producing anything before the run proceeds with what it has.
+     * folder, the samples to train on, how many passes over them each arm makes (the same order every
+     * pass), how often to evaluate, the arms, and how long the pipeline may go without producing anything
+     * before the run proceeds with what it has.
      */
-    public record Spec(LongpoConfig config, Path baseModel, Path out, int samples, int evalEvery, List<Arm> arms,
-                       Duration pipelineStall) {
+    public record Spec(LongpoConfig config, Path baseModel, Path out, int samples, int epochs, int evalEvery,
+                       List<Arm> arms, Duration pipelineStall) {
         public Spec {
-            if (samples < 1 || evalEvery < 1 || arms.isEmpty()) {
-                throw new IllegalArgumentException("a reproduction needs samples, an evaluation interval and arms");
+            if (samples < 1 || epochs < 1 || evalEvery < 1 || arms.isEmpty()) {
+                throw new IllegalArgumentException("a reproduction needs samples, at least one epoch, an evaluation"
+                        + " interval and arms");
             }
         }
     }
@@ -288,8 +290,9 @@ public final class Reproduction {
     private ArmResult train(Arm arm, List<PreferenceSample> samples, Pipeline pipeline, Eval base, Evaluator.Settings eval,
                             AtomicBoolean stop) throws IOException {
         double theta1 = pipeline.theta1();
-        Trainer.Settings ts = Trainer.Settings.from(spec.config().with("trainer.total.steps", samples.size()));
-        Objective.Hyper hyper = new Objective.Hyper(ts.hyper().beta(), ts.hyper().lambda(), arm.replay());
+        int total = samples.size() * spec.epochs();
+        Trainer.Settings ts = Trainer.Settings.from(spec.config().with("trainer.total.steps", total));
+        Objective.Hyper hyper = ts.hyper().withReplay(arm.replay());
         List<Step> steps = new ArrayList<>();
         List<Eval> evals = new ArrayList<>(List.of(base));
         double trainSecs = 0;
@@ -299,12 +302,12 @@ public final class Reproduction {
             m.model().setRopeTheta(theta1);
             ChatFormat fmt = new ChatFormat(m.tokenizer());
             TrainStep<Objective.Metrics> step = new TrainStep<>(m.model(), opt);
-            for (int i = 0; i < samples.size(); i++) {
+            for (int i = 0; i < total; i++) {
                 if (stop.get()) {
                     return null;
                 }
                 long t0 = System.nanoTime();
-                PreferenceSample sample = samples.get(i);
+                PreferenceSample sample = samples.get(i % samples.size());
                 TrainStep.Forward<Objective.Metrics> forward = arm.selfDistillation()
                         ? SelfDistillation.forward(SelfDistillation.rollout(sample, m.model(), teacher.model(),
                         pipeline.theta0(), fmt, onPolicy(i)), m.model(), fmt)
@@ -313,12 +316,12 @@ public final class Reproduction {
                 step.step();
                 trainSecs += (System.nanoTime() - t0) / 1e9;
                 steps.add(Step.of(i + 1, metrics));
-                if ((i + 1) % spec.evalEvery() == 0 || i + 1 == samples.size()) {
+                if ((i + 1) % spec.evalEvery() == 0 || i + 1 == total) {
                     long e0 = System.nanoTime();
                     Evaluator.Report r = Evaluator.run(new ModelAnswerer(m.model(), m.tokenizer()), eval);
                     evals.add(Eval.of(i + 1, r, (System.nanoTime() - e0) / 1e9));
                     LOG.info(String.format(Locale.ROOT, "%s after %d of %d steps (%.0f s training): long %s, short %.2f",
-                            arm.name(), i + 1, samples.size(), trainSecs, Arrays.toString(r.longAverage().values().stream()
+                            arm.name(), i + 1, total, trainSecs, Arrays.toString(r.longAverage().values().stream()
                                     .mapToDouble(Double::doubleValue).map(v -> Math.round(v * 100) / 100.0).toArray()),
                             r.shortScore()));
                 }

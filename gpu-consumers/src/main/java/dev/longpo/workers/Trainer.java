@@ -89,10 +89,10 @@ public final class Trainer implements AutoCloseable {
         public static Settings from(LongpoConfig c) {
             return new Settings(c.get("run.id"), c.getPath("trainer.checkpoint.dir"), Objective.parse(c.get("trainer.objective")),
                     new Objective.Hyper(c.getDouble("trainer.beta"), c.getDouble("trainer.lambda"),
-                            c.getDouble("trainer.replay")),
+                            c.getDouble("trainer.replay"), Objective.NllTokens.parse(c.get("trainer.nll.tokens"))),
                     AdamW.Settings.builder().setLearningRate(c.getDouble("trainer.lr"))
                             .setTotalSteps(c.getLong("trainer.total.steps")).optMaxGradNorm(c.getDouble("trainer.clip"))
-                            .optWarmupSteps(c.getLong("trainer.warmup.steps")).build(),
+                            .optWarmupSteps(c.getLong("trainer.warmup.steps")).optFrozen(c.get("trainer.frozen")).build(),
                     c.getInt("trainer.accumulate"), c.getInt("trainer.checkpoint.every"),
                     c.getDuration("trainer.idle.checkpoint.ms"), c.getInt("trainer.max.staleness"));
         }

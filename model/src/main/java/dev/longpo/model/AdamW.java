@@ -8,11 +8,14 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 
 /**
  * AdamW (decoupled weight decay on matrices, none on norms) with linear warmup then cosine decay,
  * global-norm gradient clipping, and a state (moments and step) that saves and restores with the
- * weights, so a restarted trainer takes exactly the step it would have taken. Gradients accumulate
+ * weights, so a restarted trainer takes exactly the step it would have taken. Parameters matched by the
+ * settings' frozen pattern stay fixed. Gradients accumulate
  * over backward passes until {@link #step()}, which applies and zeroes them. Updates run with grad mode
  * off, so the scalar arithmetic here never enters an autograd graph.
  */
@@ -22,7 +25,12 @@ public final class AdamW implements AutoCloseable {
      * required ({@code setX}), everything else has the defaults named in {@link Builder} ({@code optX}).
      */
     public record Settings(double lr, double beta1, double beta2, double eps, double weightDecay, double maxGradNorm,
-                           long warmupSteps, long totalSteps, double minLrRatio) {
+                           long warmupSteps, long totalSteps, double minLrRatio, String frozen) {
+        /** True when parameter {@code name} is held fixed ({@link Builder#optFrozen}). */
+        public boolean isFrozen(String name) {
+            return !frozen.isEmpty() && Pattern.matches(frozen, name);
+        }
+
         public static Builder builder() {
             return new Builder();
         }
@@ -38,6 +46,7 @@ public final class AdamW implements AutoCloseable {
             private double maxGradNorm = 1.0;
             private long warmupSteps;
             private double minLrRatio = 0.1;
+            private String frozen = "";
 
             /** Peak learning rate (required). */
             public Builder setLearningRate(double v) {
@@ -88,6 +97,16 @@ public final class AdamW implements AutoCloseable {
                 return this;
             }
 
+            /**
+             * A regular expression over Hugging Face parameter names ({@code model.layers.0.mlp.up_proj.weight});
+             * the parameters it matches whole are never updated and left out of the clipping norm (default
+             * empty: every parameter trains).
+             */
+            public Builder optFrozen(String regex) {
+                frozen = regex == null ? "" : regex.trim();
+                return this;
+            }
+
             public Settings build() {
                 if (!(lr > 0) || totalSteps < 1) {
                     throw new IllegalArgumentException("AdamW needs a positive learning rate and total steps (got lr "
@@ -100,7 +119,14 @@ public final class AdamW implements AutoCloseable {
                     throw new IllegalArgumentException("AdamW weight decay, clip norm and warmup must not be negative,"
                             + " and the minimum learning-rate ratio must lie in [0, 1]");
                 }
-                return new Settings(lr, beta1, beta2, eps, weightDecay, maxGradNorm, warmupSteps, totalSteps, minLrRatio);
+                try {
+                    Pattern.compile(frozen);
+                } catch (PatternSyntaxException e) {
+                    throw new IllegalArgumentException("the frozen-parameter pattern '" + frozen + "' is not a regular"
+                            + " expression: " + e.getDescription());
+                }
+                return new Settings(lr, beta1, beta2, eps, weightDecay, maxGradNorm, warmupSteps, totalSteps, minLrRatio,
+                        frozen);
             }
         }
     }
@@ -156,6 +182,9 @@ public final class AdamW implements AutoCloseable {
             Map<String, NDArray> grads = new LinkedHashMap<>();
             double sq = 0;
             for (Map.Entry<String, NDArray> e : model.parameters().entrySet()) {
+                if (s.isFrozen(e.getKey())) {
+                    continue;
+                }
                 NDArray g = e.getValue().getGradient();
                 grads.put(e.getKey(), g);
                 sq += Tensors.value(g.square().sum());
@@ -171,6 +200,9 @@ public final class AdamW implements AutoCloseable {
             double bc2 = 1 - Math.pow(s.beta2(), step);
             for (Map.Entry<String, NDArray> e : model.parameters().entrySet()) {
                 String name = e.getKey();
+                if (!grads.containsKey(name)) {
+                    continue;
+                }
                 NDArray p = e.getValue();
                 NDArray g = grads.get(name).mul(clip);
                 m1.get(name).muli(s.beta1()).addi(g.mul(1 - s.beta1()));

@@ -37,20 +37,53 @@ public enum Objective {
     SFT_CHOSEN_S2L;
 
     /**
-     * Hyper-parameters: the spec's beta (official script 0.01) and lambda (0.01), and the weight of
-     * short-context replay (0: the paper's method): {@code replay} times the NLL of the chosen answers
-     * on their own chunks is added to every objective's loss, an option that anchors the short window.
+     * Which tokens the NLL terms average over: the spec's whole long sequence (document, questions and
+     * answers), or the answers alone, an option that gives the answer tokens the NLL's full weight.
      */
-    public record Hyper(double beta, double lambda, double replay) {
+    public enum NllTokens {
+        /** Every token of the long conversation except padding (the spec, the official script). */
+        SEQUENCE,
+        /** The answer tokens (EOS included) only. */
+        ANSWERS;
+
+        public static NllTokens parse(String name) {
+            try {
+                return valueOf(name.trim().toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("unknown NLL token scope '" + name + "': sequence or answers");
+            }
+        }
+    }
+
+    /**
+     * Hyper-parameters: the spec's beta (official script 0.01) and lambda (0.01), the weight of
+     * short-context replay (0: the paper's method): {@code replay} times the NLL of the chosen answers
+     * on their own chunks is added to every objective's loss, an option that anchors the short window;
+     * and which tokens the NLL terms cover.
+     */
+    public record Hyper(double beta, double lambda, double replay, NllTokens nllTokens) {
         public Hyper {
             if (!(beta > 0) || lambda < 0 || replay < 0) {
                 throw new IllegalArgumentException("beta must be positive, lambda and the replay weight not negative");
             }
+            if (nllTokens == null) {
+                throw new IllegalArgumentException("the NLL token scope must be given");
+            }
         }
 
-        /** The paper's method: no replay. */
+        /** The spec's NLL over the whole sequence, with replay weight {@code replay}. */
+        public Hyper(double beta, double lambda, double replay) {
+            this(beta, lambda, replay, NllTokens.SEQUENCE);
+        }
+
+        /** The paper's method: no replay, NLL over the whole sequence. */
         public Hyper(double beta, double lambda) {
             this(beta, lambda, 0);
+        }
+
+        /** These hyper-parameters with another replay weight. */
+        public Hyper withReplay(double weight) {
+            return new Hyper(beta, lambda, weight, nllTokens);
         }
     }
 

@@ -37,18 +37,25 @@ public record PreferenceSample(String sampleId, String longContext, List<String>
 
     /**
      * Policy terms: summed answer log-probs of both conversations and the mean token NLL of each whole
-     * conversation (context, questions and answers; padding excluded). Arrays live in {@code m}.
+     * conversation (context, questions and answers; padding excluded), the spec's NLL. Arrays live in {@code m}.
      */
     public Objective.Terms terms(LlamaModel policy, ChatFormat fmt, NDManager m) {
-        return terms(policy, fmt, m, false);
+        return terms(policy, fmt, m, false, Objective.NllTokens.SEQUENCE);
+    }
+
+    /** Policy terms with the spec's whole-sequence NLL; with {@code shortReplay} as below. */
+    public Objective.Terms terms(LlamaModel policy, ChatFormat fmt, NDManager m, boolean shortReplay) {
+        return terms(policy, fmt, m, shortReplay, Objective.NllTokens.SEQUENCE);
     }
 
     /**
      * Policy terms as above; with {@code shortReplay} also the mean NLL of the chosen answers' tokens
      * (EOS included), each turn on its own chunk: {@code chunk + question -> chosen}, the spec's
-     * per-turn short sequences, at the policy's current RoPE base.
+     * per-turn short sequences, at the policy's current RoPE base. {@code nllTokens} picks the tokens the
+     * two NLLs average over (the whole conversation or its answers).
      */
-    public Objective.Terms terms(LlamaModel policy, ChatFormat fmt, NDManager m, boolean shortReplay) {
+    public Objective.Terms terms(LlamaModel policy, ChatFormat fmt, NDManager m, boolean shortReplay,
+                                 Objective.NllTokens nllTokens) {
         List<ChatFormat.Sequence> seqs = sequences(fmt);
         List<int[]> rows = new ArrayList<>();
         List<boolean[]> answers = new ArrayList<>();
@@ -59,9 +66,9 @@ public record PreferenceSample(String sampleId, String longContext, List<String>
         TokenBatch batch = TokenBatch.of(rows, fmt.tokenizer().pad());
         NDArray lp = Scorer.nextTokenLogProbs(policy, batch.tokens(m));
         NDArray answerMask = batch.targetMask(m, answers);
-        NDArray valid = batch.validMask(m);
         NDArray answerSums = lp.mul(answerMask).sum(new int[] {1});
-        NDArray nll = lp.mul(valid).sum(new int[] {1}).neg().div(valid.sum(new int[] {1}));
+        NDArray covered = nllTokens == Objective.NllTokens.ANSWERS ? answerMask : batch.validMask(m);
+        NDArray nll = lp.mul(covered).sum(new int[] {1}).neg().div(covered.sum(new int[] {1}));
         NDArray shortNll = shortReplay ? shortChosenNll(policy, fmt, m) : null;
         return new Objective.Terms(answerSums.get(0), answerSums.get(1), nll.get(0), nll.get(1), refChosen, refRejected,
                 refChosenLong, refRejectedLong, shortNll);
@@ -90,7 +97,7 @@ public record PreferenceSample(String sampleId, String longContext, List<String>
     public TrainStep.Forward<Objective.Metrics> forward(Objective objective, Objective.Hyper hyper, LlamaModel policy,
                                                         ChatFormat fmt) {
         return m -> {
-            Objective.Result r = objective.compute(hyper, terms(policy, fmt, m, hyper.replay() > 0));
+            Objective.Result r = objective.compute(hyper, terms(policy, fmt, m, hyper.replay() > 0, hyper.nllTokens()));
             return new TrainStep.Loss<>(r.loss(), r.metrics());
         };
     }

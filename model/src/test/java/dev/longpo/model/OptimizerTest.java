@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
@@ -87,6 +88,36 @@ class OptimizerTest {
                 () -> AdamW.Settings.builder().setLearningRate(1e-3).setTotalSteps(10).optBetas(1.0, 0.9).build());
         assertThrows(IllegalArgumentException.class,
                 () -> AdamW.Settings.builder().setLearningRate(1e-3).setTotalSteps(10).optMinLrRatio(2).build());
+        assertThrows(IllegalArgumentException.class,
+                () -> AdamW.Settings.builder().setLearningRate(1e-3).setTotalSteps(10).optFrozen("mlp(").build());
+    }
+
+    @Test
+    void frozenParametersStayExactlyAsTheyWereWhileTheOthersTrain() {
+        String frozen = "model\\.layers\\.\\d+\\.mlp\\..*|model\\.embed_tokens\\.weight";
+        try (LlamaModel model = TinyModels.random(3)) {
+            model.setTrainable(true);
+            Map<String, float[]> before = model.toArrays();
+            AdamW.Settings s = AdamW.Settings.builder().setLearningRate(1e-2).setTotalSteps(10).optFrozen(frozen).build();
+            try (AdamW opt = new AdamW(model, s)) {
+                for (int i = 0; i < 3; i++) {
+                    trainStep(model, opt, List.of(sample(i)));
+                }
+            }
+            Map<String, float[]> after = model.toArrays();
+            int frozenSeen = 0;
+            for (String name : before.keySet()) {
+                if (name.contains(".mlp.") || name.equals("model.embed_tokens.weight")) {
+                    assertTrue(s.isFrozen(name), name);
+                    assertArrayEquals(before.get(name), after.get(name), 0f, name + " is frozen");
+                    frozenSeen++;
+                } else if (name.endsWith("_proj.weight")) {
+                    assertFalse(s.isFrozen(name), name);
+                    assertFalse(Arrays.equals(before.get(name), after.get(name)), name + " trains");
+                }
+            }
+            assertEquals(1 + 3 * model.config().numHiddenLayers(), frozenSeen, "the embeddings and three MLP matrices per layer");
+        }
     }
 
     @Test

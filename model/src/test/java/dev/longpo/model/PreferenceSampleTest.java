@@ -1,6 +1,7 @@
 package dev.longpo.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -14,7 +15,7 @@ import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The short-context replay term against an independent path: batched response scoring. */
+/** The short-context replay term against an independent path (batched response scoring), and the NLL scopes. */
 class PreferenceSampleTest {
     static final ChatFormat FMT = new ChatFormat(ByteTokenizer.INSTANCE);
 
@@ -56,6 +57,24 @@ class PreferenceSampleTest {
             }
             assertEquals(2 + 6, n, "'7' and 'three', each with its EOS");
             assertEquals(sum / n, replay, 1e-4);
+        }
+    }
+
+    @Test
+    void theAnswersOnlyNllIsTheAnswerLogProbSumOverTheAnswerTokens() {
+        PreferenceSample s = sample(List.of());
+        try (LlamaModel model = TinyModels.random(13); NDScope scope = new NDScope();
+             NDManager m = model.manager().newSubManager()) {
+            JniUtils.setGradMode(false);
+            Objective.Terms answers = s.terms(model, FMT, m, false, Objective.NllTokens.ANSWERS);
+            Objective.Terms sequence = s.terms(model, FMT, m, false, Objective.NllTokens.SEQUENCE);
+            assertEquals(-Tensors.value(answers.piChosen()) / (2 + 6), Tensors.value(answers.nllChosen()), 1e-5,
+                    "'7' and 'three', each with its EOS");
+            assertEquals(-Tensors.value(answers.piRejected()) / (2 + 3), Tensors.value(answers.nllRejected()), 1e-5,
+                    "'9' and 'no', each with its EOS");
+            assertEquals(Tensors.value(sequence.piChosen()), Tensors.value(answers.piChosen()), 1e-5);
+            assertNotEquals(Tensors.value(sequence.nllChosen()), Tensors.value(answers.nllChosen()), 1e-3,
+                    "the whole-sequence NLL also covers the document and the questions");
         }
     }
 
