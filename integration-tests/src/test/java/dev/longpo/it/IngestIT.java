@@ -41,6 +41,7 @@ class IngestIT {
         good.put("sub/b.md", "# Bé\n\n" + "Ünïcödé 🙂 sentence number %d. ".repeat(1).formatted(1)
                 + "x".repeat(150) + "\n\nTail.");
         good.put("sub/deeper/c.txt", String.join("\n\n", java.util.Collections.nCopies(12, "Filler text, the needle is 42.")));
+        good.put("licenses/GPL-3", "Licence text without an extension.\n\nIt is read by its content.");
         for (var e : good.entrySet()) {
             Path p = corpus.resolve(e.getKey());
             Files.createDirectories(p.getParent());
@@ -51,12 +52,19 @@ class IngestIT {
         Files.write(corpus.resolve("bad-utf8.txt"), new byte[] {'a', (byte) 0xFF, 'b'});
         Files.writeString(corpus.resolve("empty.txt"), "   \n");
         Files.writeString(corpus.resolve("huge.txt"), "h".repeat(20001));
+        String gzText = "Compressed paragraph " + corpus.getFileName() + ".";
+        try (var z = new java.util.zip.GZIPOutputStream(Files.newOutputStream(corpus.resolve("notes.txt.gz")))) {
+            z.write(gzText.getBytes(StandardCharsets.UTF_8));
+        }
+        Files.write(corpus.resolve("logo.png"), new byte[] {(byte) 0x89, 'P', 'N', 'G', 0, 0});
 
         Ingestor.Report report;
         try (Ingestor ingestor = new Ingestor(clients)) {
             report = ingestor.ingest(List.of(corpus));
         }
-        assertEquals(4, report.documents());
+        assertEquals(6, report.documents());
+        assertEquals(List.of("skipped " + corpus.resolve("logo.png") + ": not text: a NUL byte at byte 4"),
+                report.skipped(), "a file that is not text is listed, not dead-lettered");
         assertEquals(4, report.rejected().size(), report.rejected().toString());
         String errors = String.join("\n", report.rejected());
         assertTrue(errors.contains("bad-utf8.txt: invalid UTF-8 at byte 1"), errors);
@@ -65,13 +73,14 @@ class IngestIT {
         String prefix = corpus.toString();
         List<Document> docs = TopicReader.readAll(clients, Topics.DOCUMENTS).stream().map(ConsumerRecord::value)
                 .filter(d -> d.getSource().startsWith(prefix)).toList();
-        assertEquals(4, docs.size(), "each document exactly once");
+        assertEquals(6, docs.size(), "each document exactly once");
         Map<String, Document> bySource = docs.stream().collect(Collectors.toMap(Document::getSource, d -> d));
         for (var e : good.entrySet()) {
             Document d = bySource.get(corpus.resolve(e.getKey()).toString());
             assertArrayEquals(e.getValue().getBytes(StandardCharsets.UTF_8), d.getText().getBytes(StandardCharsets.UTF_8));
             assertEquals(e.getValue().getBytes(StandardCharsets.UTF_8).length, d.getNumTokens());
         }
+        assertEquals(gzText, bySource.get(corpus.resolve("notes.txt.gz").toString()).getText());
         assertEquals("From JSONL.", bySource.get(corpus.resolve("lines.jsonl") + ":1").getText());
         assertEquals("jl-" + corpus.getFileName(), bySource.get(corpus.resolve("lines.jsonl") + ":1").getDocId());
 

@@ -3,98 +3,169 @@ package dev.longpo.producers;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.Consumer;
-import java.util.stream.Stream;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.ZipException;
 
 /**
- * Reads text and markdown files, folders (recursively, in sorted order) and JSONL files (one document
- * per line) into {@link SourceDocument}s. Nothing is dropped silently: an unreadable file, invalid UTF-8,
- * an empty text, a malformed JSON line or a document over the size limit comes out as a rejected
- * document carrying its reason and raw bytes.
+ * Reads files, folders (recursively, in sorted order) and JSONL files (one document per line) into
+ * {@link SourceDocument}s. Files are taken by content, whatever their extension: a {@code .jsonl} file
+ * holds one JSON document per line, a {@code .gz} file is read decompressed (by the name under the
+ * {@code .gz}), and any other file is one text document. Nothing is dropped silently: an unreadable
+ * file, invalid UTF-8, an empty text, a malformed JSON line or a document over the size limit comes out
+ * as a rejected document carrying its reason and raw bytes; a file a folder walk meets that is not text
+ * (a NUL byte: images, archives, executables), and a hidden folder it does not enter, come out as
+ * skipped, with the reason.
  */
 public final class CorpusReader {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final Set<String> extensions;
+    /** A path to read, and whether the user named it ({@code false}: found by walking a folder). */
+    public record Input(Path path, boolean named) {
+    }
+
     private final String textField;
     private final String idField;
     private final String titleField;
     private final long maxBytes;
 
-    public CorpusReader(Set<String> extensions, String textField, String idField, String titleField, long maxBytes) {
-        this.extensions = extensions;
+    public CorpusReader(String textField, String idField, String titleField, long maxBytes) {
         this.textField = textField;
         this.idField = idField;
         this.titleField = titleField;
         this.maxBytes = maxBytes;
     }
 
-    /** Every file that {@link #read} would visit under {@code paths}, in order. */
-    public List<Path> files(List<Path> paths) {
-        List<Path> out = new ArrayList<>();
+    /**
+     * Every input that {@link #read} would visit under {@code paths}, in order: the named paths, and for
+     * a folder every regular file under it in sorted order, except inside hidden folders ({@code .git}),
+     * which are listed themselves (to be reported as skipped) and not entered.
+     */
+    public List<Input> inputs(List<Path> paths) {
+        List<Input> out = new ArrayList<>();
         for (Path p : paths) {
-            if (Files.isDirectory(p)) {
-                try (Stream<Path> walk = Files.walk(p)) {
-                    walk.filter(Files::isRegularFile).filter(f -> extensions.contains(extension(f))).sorted()
-                            .forEach(out::add);
-                } catch (IOException e) {
-                    out.add(p); // read() reports the failure as a rejected document
-                }
-            } else {
-                out.add(p);
+            if (!Files.isDirectory(p)) {
+                out.add(new Input(p, true));
+                continue;
             }
+            List<Path> found = new ArrayList<>();
+            try {
+                Files.walkFileTree(p, new SimpleFileVisitor<>() {
+                    @Override
+                    public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs) {
+                        if (!d.equals(p) && d.getFileName().toString().startsWith(".")) {
+                            found.add(d);
+                            return FileVisitResult.SKIP_SUBTREE;
+                        }
+                        return FileVisitResult.CONTINUE;
+                    }
+
+                    @Override
+                    public FileVisitResult visitFile(Path f, BasicFileAttributes attrs) {
+                        if (attrs.isRegularFile()) {
+                            found.add(f);
+                        }
+                        return FileVisitResult.CONTINUE;
+                    }
+
+                    @Override
+                    public FileVisitResult visitFileFailed(Path f, IOException e) {
+                        found.add(f); // read() reports the failure as a rejected document
+                        return FileVisitResult.CONTINUE;
+                    }
+                });
+            } catch (IOException e) {
+                found.add(p);
+            }
+            found.stream().sorted().forEach(f -> out.add(new Input(f, f.equals(p))));
         }
         return out;
     }
 
-    /** Reads one file (text or JSONL) and hands each document, good or rejected, to {@code sink}. */
-    public void read(Path file, Consumer<SourceDocument> sink) {
+    /** Reads one input and hands each document, good, rejected or skipped, to {@code sink}. */
+    public void read(Input in, Consumer<SourceDocument> sink) {
+        Path file = in.path();
         String source = file.toString();
+        if (!in.named() && Files.isDirectory(file)) {
+            sink.accept(SourceDocument.skipped(source, "hidden folder, not entered"));
+            return;
+        }
         if (!Files.isRegularFile(file)) {
             sink.accept(SourceDocument.rejected(source, null, Files.exists(file) ? "not a regular file" : "no such file"));
             return;
         }
-        if (extension(file).equals("jsonl")) {
-            readJsonl(file, sink);
-            return;
-        }
+        String name = file.getFileName().toString();
+        boolean gz = extension(name).equals("gz");
+        String inner = gz ? name.substring(0, name.length() - 3) : name;
+        boolean jsonl = extension(inner).equals("jsonl");
         byte[] raw;
         try {
             long size = Files.size(file);
-            if (size > maxBytes) {
+            if (!gz && size > maxBytes && !jsonl) {
                 sink.accept(SourceDocument.rejected(source, head(file), "document is " + size
                         + " bytes, over the limit of " + maxBytes + " (ingest.max.document.bytes)"));
                 return;
             }
-            raw = Files.readAllBytes(file);
+            raw = gz ? gunzip(file, jsonl ? Integer.MAX_VALUE - 8 : maxBytes + 1) : Files.readAllBytes(file);
+        } catch (ZipException | EOFException e) {
+            sink.accept(SourceDocument.rejected(source, head(file), "not a readable gzip file: " + e.getMessage()));
+            return;
         } catch (IOException e) {
             sink.accept(SourceDocument.rejected(source, null, "unreadable file: " + e));
             return;
         }
-        sink.accept(text(source, raw, null, titleOf(file), Map.of("path", source)));
-    }
-
-    private void readJsonl(Path file, Consumer<SourceDocument> sink) {
-        byte[] all;
-        try {
-            all = Files.readAllBytes(file);
-        } catch (IOException e) {
-            sink.accept(SourceDocument.rejected(file.toString(), null, "unreadable file: " + e));
+        if (jsonl) {
+            readJsonl(source, raw, sink);
             return;
         }
+        if (gz && raw.length > maxBytes) {
+            sink.accept(SourceDocument.rejected(source, head(file), "decompresses to more than " + maxBytes
+                    + " bytes, the limit (ingest.max.document.bytes)"));
+            return;
+        }
+        int nul = indexOf(raw, (byte) 0);
+        if (nul >= 0) {
+            String why = "not text: a NUL byte at byte " + nul + (gz ? " of the decompressed data" : "");
+            sink.accept(in.named() ? SourceDocument.rejected(source, raw, why) : SourceDocument.skipped(source, why));
+            return;
+        }
+        sink.accept(text(source, raw, null, titleOf(inner), Map.of("path", source)));
+    }
+
+    /** At most {@code limit} decompressed bytes (a decompression bomb stops there). */
+    private static byte[] gunzip(Path file, long limit) throws IOException {
+        try (InputStream in = new GZIPInputStream(Files.newInputStream(file))) {
+            return in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, limit));
+        }
+    }
+
+    private static int indexOf(byte[] b, byte v) {
+        for (int i = 0; i < b.length; i++) {
+            if (b[i] == v) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private void readJsonl(String file, byte[] all, Consumer<SourceDocument> sink) {
         int lineNo = 0;
         int start = 0;
         for (int i = 0; i <= all.length; i++) {
@@ -189,14 +260,12 @@ public final class CorpusReader {
         return true;
     }
 
-    private static String titleOf(Path file) {
-        String name = file.getFileName().toString();
+    private static String titleOf(String name) {
         int dot = name.lastIndexOf('.');
         return dot > 0 ? name.substring(0, dot) : name;
     }
 
-    static String extension(Path f) {
-        String name = f.getFileName().toString();
+    static String extension(String name) {
         int dot = name.lastIndexOf('.');
         return dot < 0 ? "" : name.substring(dot + 1).toLowerCase(Locale.ROOT);
     }

@@ -16,9 +16,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HexFormat;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.UUID;
 import me.tongfei.progressbar.ProgressBar;
@@ -33,16 +31,21 @@ import org.slf4j.LoggerFactory;
  * Publishes a corpus as {@link Document} and {@link Chunk} events (key = doc_id), in Kafka
  * transactions of {@code ingest.transaction.docs} documents so a document never appears without its
  * chunks to read_committed consumers. Rejected input goes to {@code dead-letter} with its reason and
- * ingestion goes on. The doc_id is the configured id field (JSONL) or derived from the content hash,
+ * ingestion goes on; a file a folder walk meets that is not text is skipped and listed. The doc_id is the configured id field (JSONL) or derived from the content hash,
  * so re-ingesting the same document overwrites itself on the compacted {@code documents} topic.
  */
 public final class Ingestor implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Ingestor.class);
     /** What one ingestion run did. */
-    public record Report(long documents, long chunks, long bytes, List<String> rejected, double docsPerSecond,
-                         double megabytesPerSecond, double seconds) {
+    public record Report(long documents, long chunks, long bytes, List<String> rejected, List<String> skipped,
+                         double docsPerSecond, double megabytesPerSecond, double seconds) {
         public boolean anyRejected() {
             return !rejected.isEmpty();
+        }
+
+        /** True when every input was ingested: nothing rejected, nothing skipped. */
+        public boolean complete() {
+            return rejected.isEmpty() && skipped.isEmpty();
         }
     }
 
@@ -55,8 +58,7 @@ public final class Ingestor implements AutoCloseable {
     public Ingestor(KafkaClients clients) {
         LongpoConfig c = clients.config();
         this.tokenizer = TokenizerFactory.forName(c.get("tokenizer"));
-        this.reader = new CorpusReader(new LinkedHashSet<>(Arrays.asList(c.get("ingest.extensions").split(","))),
-                c.get("ingest.jsonl.text.field"), c.get("ingest.jsonl.id.field"), c.get("ingest.jsonl.title.field"),
+        this.reader = new CorpusReader(c.get("ingest.jsonl.text.field"), c.get("ingest.jsonl.id.field"), c.get("ingest.jsonl.title.field"),
                 c.getLong("ingest.max.document.bytes"));
         this.chunker = new Chunker(tokenizer, c.getInt("ingest.max.chunk.tokens"));
         this.docsPerTransaction = c.getInt("ingest.transaction.docs");
@@ -66,15 +68,22 @@ public final class Ingestor implements AutoCloseable {
 
     /** Ingests every document under {@code paths}. */
     public Report ingest(List<Path> paths) {
-        List<Path> files = reader.files(paths);
+        List<CorpusReader.Input> files = reader.inputs(paths);
         List<String> rejected = new ArrayList<>();
+        List<String> skipped = new ArrayList<>();
         long[] counts = new long[3]; // documents, chunks, bytes
         int[] inTxn = {0};
         long t0 = System.nanoTime();
         producer.beginTransaction();
         try (ProgressBar progress = Progress.bar("files", files.size())) {
-            for (Path f : files) {
+            for (CorpusReader.Input f : files) {
                 reader.read(f, doc -> {
+                    if (doc.skipped()) {
+                        String line = "skipped " + doc.source() + ": " + doc.error();
+                        LOG.warn(line);
+                        skipped.add(line);
+                        return;
+                    }
                     if (doc.isRejected()) {
                         reject(doc, rejected);
                     } else {
@@ -96,7 +105,7 @@ public final class Ingestor implements AutoCloseable {
             throw new IllegalStateException("ingestion stopped, the open transaction was aborted: " + e.getMessage(), e);
         }
         double secs = Math.max(1e-9, (System.nanoTime() - t0) / 1e9);
-        return new Report(counts[0], counts[1], counts[2], rejected, counts[0] / secs, counts[2] / 1e6 / secs, secs);
+        return new Report(counts[0], counts[1], counts[2], rejected, skipped, counts[0] / secs, counts[2] / 1e6 / secs, secs);
     }
 
     private long publish(SourceDocument src) {
