@@ -11,7 +11,8 @@ import java.util.Locale;
  * <ul>
  *   <li>{@code piChosen}, {@code piRejected}: policy log-prob of all answer tokens of the long chosen /
  *       long rejected sequence (theta1), summed over tokens and turns, differentiable;</li>
- *   <li>{@code nllChosen}, {@code nllRejected}: mean token NLL over the whole long sequence, differentiable;</li>
+ *   <li>{@code nllChosen}, {@code nllRejected}: mean token NLL of the long sequence's answers (or of the whole
+ *       sequence, {@link NllTokens}), differentiable;</li>
  *   <li>{@code refChosen}, {@code refRejected}: the frozen pi_S on the short contexts (theta0), constants;</li>
  *   <li>{@code refChosenLong}, {@code refRejectedLong}: pi_S on the long context (DPO's reference).</li>
  * </ul>
@@ -37,13 +38,14 @@ public enum Objective {
     SFT_CHOSEN_S2L;
 
     /**
-     * Which tokens the NLL terms average over: the spec's whole long sequence (document, questions and
-     * answers), or the answers alone, an option that gives the answer tokens the NLL's full weight.
+     * Which tokens the NLL terms average over: the answers alone (the official code, whose labels mask every
+     * token outside the assistant turns), or the whole long sequence (document, questions and answers), as
+     * the spec's text reads it.
      */
     public enum NllTokens {
-        /** Every token of the long conversation except padding (the spec, the official script). */
+        /** Every token of the long conversation except padding. */
         SEQUENCE,
-        /** The answer tokens (EOS included) only. */
+        /** The answer tokens (EOS included) only: the official code's labels. */
         ANSWERS;
 
         public static NllTokens parse(String name) {
