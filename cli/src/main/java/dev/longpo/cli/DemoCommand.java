@@ -99,7 +99,8 @@ final class DemoCommand implements Callable<Integer> {
                     report(e, config.get("run.id"), t0);
                 }
                 if (state.stopped()) {
-                    outcome = null;
+                    outcome = state.anyIterationJudged() ? null
+                            : "the run stopped before any iteration was evaluated: " + state.stopReason().orElse("");
                     break;
                 }
                 if (runner.failure().isPresent() || interrupted.get() || System.nanoTime() > deadline) {

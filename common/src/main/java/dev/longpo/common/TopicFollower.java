@@ -15,7 +15,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Follows a set of topics from their beginning, without a consumer group, and decodes each committed
+ * Follows a set of topics from their beginning (or their end), without a consumer group, and decodes each committed
  * record with its topic's serde: the read side of the loop's event topics, for the controller (which
  * rebuilds its state from them), the monitor and the demo. An undecodable record is reported once and
  * skipped; it never stops the view.
@@ -28,6 +28,15 @@ public final class TopicFollower implements AutoCloseable {
     private final List<TopicPartition> parts = new ArrayList<>();
 
     public TopicFollower(KafkaClients clients, List<Topic<? extends SpecificRecord>> follow) {
+        this(clients, follow, true);
+    }
+
+    /** Follows {@code follow} from their current ends: only what arrives from now on. */
+    public static TopicFollower fromEnd(KafkaClients clients, List<Topic<? extends SpecificRecord>> follow) {
+        return new TopicFollower(clients, follow, false);
+    }
+
+    private TopicFollower(KafkaClients clients, List<Topic<? extends SpecificRecord>> follow, boolean fromBeginning) {
         this.clients = clients;
         this.consumer = clients.rawConsumer("follow-" + UUID.randomUUID(), "longpo-follow");
         for (Topic<? extends SpecificRecord> t : follow) {
@@ -35,7 +44,12 @@ public final class TopicFollower implements AutoCloseable {
             consumer.partitionsFor(t.name()).forEach(p -> parts.add(new TopicPartition(p.topic(), p.partition())));
         }
         consumer.assign(parts);
-        consumer.seekToBeginning(parts);
+        if (fromBeginning) {
+            consumer.seekToBeginning(parts);
+        } else {
+            consumer.seekToEnd(parts);
+            parts.forEach(consumer::position); // resolve the end now, not at the first poll
+        }
     }
 
     /** The events that arrived within {@code timeout}, in partition order. */

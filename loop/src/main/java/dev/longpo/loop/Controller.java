@@ -7,7 +7,9 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Collectors;
 
 /**
  * The self-evolution controller as a deterministic state machine over a run's events: it folds its
@@ -22,9 +24,11 @@ import java.util.Optional;
  *   <li>evaluation stopped improving: the long-context score at the target length of its last
  *       {@code patience} evaluated checkpoints is no better than the best before them (its starting
  *       model included; 0 turns this off);</li>
- *   <li>it went quiet: nothing of it trained, checkpointed or evaluated for {@code stallMs} (say, its
- *       generator wrote no instruction and every request went to the dead-letter topic); then its last
- *       evaluated checkpoint is the candidate, and without one the run stops and says why.</li>
+ *   <li>it went quiet: no stage of it moved for {@code stallMs} (no instruction request, instruction,
+ *       generation request, pair, sample, trainer step, checkpoint or evaluation of the iteration; say,
+ *       every request went to the dead-letter topic); then its last evaluated checkpoint is the candidate,
+ *       and without one the run stops, naming what each stage made and the dead letters with their last
+ *       reason. A slow stage that still moves never ends an iteration, so a slower machine finishes later.</li>
  * </ul>
  * The candidate (the last, or the best by long-context score) is promoted, to become iteration k+1's
  * generator, initial policy and frozen reference, unless its short-task score falls more than
@@ -117,6 +121,11 @@ public final class Controller {
                 progress(t.metrics().getIteration());
             }
             return List.of();
+        } else if (event instanceof RunEvent.Moved m) {
+            progress(m.iteration());
+            return List.of();
+        } else if (event instanceof RunEvent.DeadLettered) {
+            return List.of();
         }
         return decide(null);
     }
@@ -136,8 +145,24 @@ public final class Controller {
         if (nowMillis - quietSince < s.stallMs()) {
             return List.of();
         }
-        return decide(String.format(Locale.ROOT, "nothing of iteration %d trained, checkpointed or evaluated for %d s",
-                state.current().get().getIteration(), s.stallMs() / 1000));
+        int k = state.current().get().getIteration();
+        return decide(String.format(Locale.ROOT, "no stage of iteration %d moved for %d s (%s)", k, s.stallMs() / 1000,
+                stages(k)));
+    }
+
+    /** What each stage of iteration k made so far, and the dead letters with their last reason. */
+    private String stages(int k) {
+        StringBuilder b = new StringBuilder("made so far: ");
+        Map<String, Long> made = state.pipeline(k);
+        b.append(made.isEmpty() ? "nothing before the trainer" : made.entrySet().stream()
+                .map(e -> e.getKey() + " " + e.getValue()).collect(Collectors.joining(", ")));
+        b.append(", trainer steps ").append(state.metrics().stream().filter(m -> m.getIteration() == k).count());
+        b.append(", checkpoints ").append(state.checkpoints(k).size());
+        Map<String, Long> dead = state.deadLetters();
+        b.append(dead.isEmpty() ? "; no dead letters" : "; dead letters: " + dead.entrySet().stream()
+                .map(e -> e.getKey() + " " + e.getValue() + " (last: " + state.lastDeadLetter(e.getKey()) + ")")
+                .collect(Collectors.joining(", ")));
+        return b.toString();
     }
 
     /** Something of iteration {@code k} happened: a trained sample, a checkpoint or an evaluation. */
@@ -187,7 +212,7 @@ public final class Controller {
         if (done.isEmpty() && stalled != null) {
             if (scored.isEmpty()) {
                 return publish(List.of(event(IterationEventType.STOP, k, start, null, null,
-                        "stopped: " + stalled + " and none of it evaluated; see the dead-letter topic")));
+                        "stopped: " + stalled + " and none of it evaluated")));
             }
             done = Optional.of(scored.get(scored.size() - 1));
             ending = "; ended before its budget: " + stalled;

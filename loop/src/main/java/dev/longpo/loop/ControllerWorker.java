@@ -26,8 +26,9 @@ import org.slf4j.LoggerFactory;
  * restores the decisions already published; if there are none it announces the base model for
  * evaluation and starts iteration 1; then it follows {@code checkpoints}, {@code eval-results} and
  * {@code training-metrics} from the beginning (a fresh consumer each start, so its state is always
- * rebuilt from the topics), passes the time to the controller every half second (so a quiet
- * iteration ends), and publishes what it decides.
+ * rebuilt from the topics), and the stages before the trainer and the dead letters from their end
+ * ({@link RunEvent#PIPELINE_TOPICS}: only their liveness matters), passes the time to the controller
+ * every half second (so a quiet iteration ends), and publishes what it decides.
  */
 public final class ControllerWorker implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ControllerWorker.class);
@@ -60,9 +61,13 @@ public final class ControllerWorker implements AutoCloseable {
         }
         publish(first);
         try (TopicFollower inputs = new TopicFollower(clients,
-                List.of(Topics.CHECKPOINTS, Topics.EVAL_RESULTS, Topics.TRAINING_METRICS))) {
+                List.of(Topics.CHECKPOINTS, Topics.EVAL_RESULTS, Topics.TRAINING_METRICS));
+             TopicFollower pipeline = TopicFollower.fromEnd(clients, RunEvent.PIPELINE_TOPICS)) {
             while (!stop.get() && !controller.stopped()) {
-                for (SpecificRecord event : inputs.poll(Duration.ofMillis(500))) {
+                for (SpecificRecord event : inputs.poll(Duration.ofMillis(250))) {
+                    publish(controller.on(RunEvent.of(event)));
+                }
+                for (SpecificRecord event : pipeline.poll(Duration.ofMillis(250))) {
                     publish(controller.on(RunEvent.of(event)));
                 }
                 publish(controller.tick(System.currentTimeMillis()));

@@ -9,6 +9,7 @@ import dev.longpo.common.LongpoConfig;
 import dev.longpo.tasks.Scores;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -41,6 +42,9 @@ public final class RunState {
     private final Map<String, Checkpoint> checkpoints = new LinkedHashMap<>();
     private final List<TrainingMetrics> metrics = new ArrayList<>();
     private final Map<String, Map<EvalKey, EvalResult>> evals = new LinkedHashMap<>();
+    private final Map<Integer, Map<String, Long>> pipeline = new TreeMap<>();
+    private final Map<String, Long> deadLetters = new LinkedHashMap<>();
+    private final Map<String, String> lastDeadLetter = new LinkedHashMap<>();
 
     /**
      * @param run the run to follow, or null for the newest
@@ -77,7 +81,27 @@ public final class RunState {
         } else if (event instanceof RunEvent.Evaluated v) {
             evals.computeIfAbsent(v.result().getModelVersion(), x -> new LinkedHashMap<>()).put(EvalKey.of(v.result()),
                     v.result());
+        } else if (event instanceof RunEvent.Moved mv) {
+            pipeline.computeIfAbsent(mv.iteration(), x -> new LinkedHashMap<>()).merge(mv.stage(), 1L, Long::sum);
+        } else if (event instanceof RunEvent.DeadLettered d) {
+            deadLetters.merge(d.letter().getStage(), 1L, Long::sum);
+            lastDeadLetter.put(d.letter().getStage(), d.letter().getReason());
         }
+    }
+
+    /** Records per stage before the trainer for iteration {@code k} (topic name to count), in arrival order. */
+    public Map<String, Long> pipeline(int k) {
+        return Collections.unmodifiableMap(pipeline.getOrDefault(k, Map.of()));
+    }
+
+    /** Dead letters seen, per stage that wrote them. */
+    public Map<String, Long> deadLetters() {
+        return Collections.unmodifiableMap(deadLetters);
+    }
+
+    /** The reason of the last dead letter of {@code stage}, or null. */
+    public String lastDeadLetter(String stage) {
+        return lastDeadLetter.get(stage);
     }
 
     /** The run followed (null until one is seen). */
@@ -107,6 +131,18 @@ public final class RunState {
             }
         }
         return Optional.empty();
+    }
+
+    /** The reason of the run's STOP, if it stopped. */
+    public Optional<String> stopReason() {
+        return decisions().stream().filter(e -> e.getType() == IterationEventType.STOP).findFirst()
+                .map(IterationEvent::getReason);
+    }
+
+    /** True once an iteration was judged on its evaluations (PROMOTE or REJECT): what a run is for. */
+    public boolean anyIterationJudged() {
+        return decisions().stream().anyMatch(e -> e.getType() == IterationEventType.PROMOTE
+                || e.getType() == IterationEventType.REJECT);
     }
 
     /** True once the run's controller decided STOP. */

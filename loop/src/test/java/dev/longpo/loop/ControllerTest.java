@@ -4,10 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.longpo.avro.Checkpoint;
+import dev.longpo.avro.DeadLetter;
 import dev.longpo.avro.EvalResult;
 import dev.longpo.avro.IterationEvent;
 import dev.longpo.avro.IterationEventType;
 import dev.longpo.avro.TrainingMetrics;
+import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -227,15 +229,39 @@ class ControllerTest {
         assertEquals(List.of(IterationEventType.PROMOTE, IterationEventType.START), d.stream().map(IterationEvent::getType).toList(),
                 "2 samples < budget 10, but nothing for 60 s");
         assertEquals("s1", d.get(0).getModelVersion());
-        assertTrue(d.get(0).getReason().contains("ended before its budget: nothing of iteration 1 trained, checkpointed or"
-                + " evaluated for 60 s"), d.get(0).getReason());
+        assertTrue(d.get(0).getReason().contains("ended before its budget: no stage of iteration 1 moved for 60 s"),
+                d.get(0).getReason());
         assertEquals(List.of(), c.tick(200_000), "iteration 2's clock starts afresh");
         c.on(metric(1, 3));
         assertEquals(List.of(), c.tick(250_000), "a leftover sample of iteration 1 is not iteration 2's progress");
         d = c.tick(260_000);
         assertEquals(List.of(IterationEventType.STOP), d.stream().map(IterationEvent::getType).toList());
-        assertTrue(d.get(0).getReason().contains("nothing of iteration 2 trained") && d.get(0).getReason().contains("dead-letter"),
-                d.get(0).getReason());
+        assertTrue(d.get(0).getReason().contains("no stage of iteration 2 moved for 60 s (made so far: nothing before the"
+                + " trainer, trainer steps 0, checkpoints 0; no dead letters) and none of it evaluated"), d.get(0).getReason());
         assertTrue(c.stopped());
+    }
+
+    @Test
+    void aSlowStageBeforeTheTrainerKeepsTheIterationAliveAndAStallNamesWhatEachStageMade() {
+        Controller c = new Controller(settings(false, 0));
+        c.start();
+        c.on(eval("pi_S", "short_mc", 128, 0.5));
+        assertEquals(List.of(), c.tick(1_000));
+        for (long t = 50_000; t <= 500_000; t += 50_000) {
+            c.on(new RunEvent.Moved("instruction-requests", 1));
+            assertEquals(List.of(), c.tick(t), "an instruction request every 50 s keeps iteration 1 going at " + t);
+        }
+        c.on(new RunEvent.Moved("instructions", 1));
+        c.on(new RunEvent.Moved("preference-pairs", 2));
+        assertEquals(List.of(), c.tick(540_000));
+        c.on(new RunEvent.DeadLettered(DeadLetter.newBuilder().setStage("response").setReason("prompt over the limit")
+                .setSource("d1").setValue(ByteBuffer.allocate(0)).setCreatedAt(Instant.EPOCH).build()));
+        assertEquals(List.of(), c.tick(590_000), "a dead letter is not progress, but 60 s have not passed");
+        List<IterationEvent> d = c.tick(600_000);
+        assertEquals(List.of(IterationEventType.STOP), d.stream().map(IterationEvent::getType).toList(),
+                "a pair of another iteration is not iteration 1's progress");
+        assertEquals("stopped: no stage of iteration 1 moved for 60 s (made so far: instruction-requests 10, instructions 1,"
+                + " trainer steps 0, checkpoints 0; dead letters: response 1 (last: prompt over the limit)) and none of it"
+                + " evaluated", d.get(0).getReason());
     }
 }

@@ -1,6 +1,7 @@
 package dev.longpo.loop;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.longpo.avro.IterationEventType;
@@ -40,6 +41,19 @@ class RunStateTest {
         assertEquals(Map.of(256, 0.75, 512, 0.75, 1024, 0.75, 2048, 0.75), s.heatmap("new-step-8").get(0.5));
         assertEquals(List.of("niah_single", "vt"), List.copyOf(s.longTasks("pi_S")));
         assertTrue(s.hasLongScore("pi_S", 2048));
+    }
+
+    @Test
+    void aRunThatStoppedWithoutJudgingAnIterationIsToldApart() {
+        assertTrue(RecordedRun.state().anyIterationJudged(), "the recorded run promoted iteration 1");
+        RunState s = new RunState("quiet", List.of("short_mc"), 0.5);
+        s.accept(new RunEvent.Decided(RecordedRun.decision("quiet", IterationEventType.START, 1, "pi_S", 9e4)));
+        assertFalse(s.stopped());
+        assertTrue(s.stopReason().isEmpty());
+        s.accept(new RunEvent.Decided(RecordedRun.decision("quiet", IterationEventType.STOP, 1, "pi_S", 9e4)));
+        assertTrue(s.stopped());
+        assertFalse(s.anyIterationJudged(), "a STOP alone judged nothing");
+        assertTrue(s.stopReason().isPresent());
     }
 
     @Test
