@@ -20,7 +20,7 @@ class PairingTest {
         return h.start(Pairing.buildTopology(h.support, "run", ByteTokenizer.INSTANCE, inlineMax, Duration.ofSeconds(1)));
     }
 
-    private static Instruction instruction(String doc, int chunk, int iteration) {
+    static Instruction instruction(String doc, int chunk, int iteration) {
         return Instruction.newBuilder().setRequestId(doc + "/" + iteration + "/" + chunk).setDocId(doc).setChunkIndex(chunk)
                 .setInstruction("What is the key?").setIteration(iteration).setModelVersion("m0")
                 .setCreatedAt(Instant.EPOCH).build();
