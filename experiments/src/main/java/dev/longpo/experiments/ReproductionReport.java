@@ -124,10 +124,11 @@ public final class ReproductionReport {
         List<Reproduction.ArmResult> byLong = r.arms().stream()
                 .sorted(Comparator.comparingDouble(a -> -beyondWindow(a.last(), shortWindow))).toList();
         StringBuilder sb = new StringBuilder("Rankings by the beyond-window mean (lengths above L_s):\n\n");
+        int rank = 0;
         for (Reproduction.ArmResult a : byLong) {
             double d = a.last().shortScore() - r.base().shortScore();
             double w = inWindow(a.last(), shortWindow) - inWindow(r.base(), shortWindow);
-            sb.append(String.format(Locale.ROOT, "1. %s: %.3f (pi_S %.3f), short %+.2f, window %+.2f%s%n", a.arm(),
+            sb.append(String.format(Locale.ROOT, "%d. %s: %.3f (pi_S %.3f), short %+.2f, window %+.2f%s%n", ++rank, a.arm(),
                     beyondWindow(a.last(), shortWindow), beyondWindow(r.base(), shortWindow), d, w,
                     kept(a.last(), r.base(), shortWindow) ? " (short skills kept)" : " (short skills lost)"));
         }
