@@ -14,6 +14,7 @@ import dev.longpo.common.KafkaClients;
 import dev.longpo.common.LongpoConfig;
 import dev.longpo.common.TopicFollower;
 import dev.longpo.events.Topics;
+import dev.longpo.files.AtomicFiles;
 import dev.longpo.model.AdamW;
 import dev.longpo.model.Checkpoints;
 import dev.longpo.model.LlamaModel;
@@ -38,19 +39,22 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The online LongPO trainer. It reads {@code training-samples} with its own offset bookkeeping (no
- * group commits): a checkpoint holds the weights, the optimizer state, the step, the next offset of
- * every partition and the ledger of sample ids applied so far, and is written atomically. On start it
- * restores the newest checkpoint and seeks to its offsets, so the weights it goes on from have seen
- * every sample before those offsets exactly once and none after: whatever crashes, each sample updates
- * the weights exactly once. Every optimizer step (accumulating {@code accumulate} samples) emits
+ * The online LongPO trainer. It reads {@code training-samples} with its own offset bookkeeping: a
+ * checkpoint holds the weights, the optimizer state, the step, the next offset of every partition and
+ * the ledger of sample ids applied so far, and is written atomically. On start it restores the newest
+ * checkpoint and seeks to its offsets, so the weights it goes on from have seen every sample before
+ * those offsets exactly once and none after: whatever crashes, each sample updates the weights exactly
+ * once. After each checkpoint its offsets are also committed to the group {@code longpo-trainer-<run>},
+ * for lag tools only; a checkpoint written but not announced before a crash is announced on restart. Every optimizer step (accumulating {@code accumulate} samples) emits
  * {@code training-metrics}; every {@code checkpointEvery} steps, and when the input goes idle, a
  * checkpoint is written and announced on {@code checkpoints}. Samples generated in an iteration more
  * than {@code maxStaleness} iterations behind the newest one seen (in a sample or in the controller's
@@ -125,8 +129,45 @@ public final class Trainer implements AutoCloseable {
         this.producer = clients.producer("trainer-" + settings.runId(), null);
         this.decoder = new Decoder<>(clients, Topics.TRAINING_SAMPLES, "trainer");
         this.iterations = new TopicFollower(clients, List.of(Topics.ITERATIONS));
+        writableCheckpointFolder();
         restore(initialModel);
         followIterations(iterations.readToEnd(Duration.ofSeconds(60)));
+        announceIfUnannounced();
+    }
+
+    /** Fails before anything is trained when checkpoints cannot be written (every trained step would be lost). */
+    private void writableCheckpointFolder() {
+        Path folder = s.checkpointRoot().resolve(s.runId());
+        try {
+            Files.createDirectories(folder);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot create the checkpoint folder " + folder + " (trainer.checkpoint.dir): "
+                    + e, e);
+        }
+        if (!Files.isWritable(folder)) {
+            throw new IllegalStateException("the checkpoint folder " + folder + " is not writable (trainer.checkpoint.dir)");
+        }
+    }
+
+    /**
+     * A trainer killed after writing a checkpoint and before announcing it left a checkpoint nobody
+     * evaluates: the restored checkpoint is announced now unless {@code checkpoints} already has it.
+     */
+    private void announceIfUnannounced() throws IOException {
+        Optional<Path> latest = newest(s.checkpointRoot(), s.runId());
+        if (latest.isEmpty()) {
+            return;
+        }
+        String version = version(optimizer.stepCount());
+        boolean announced;
+        try (TopicFollower published = new TopicFollower(clients, List.of(Topics.CHECKPOINTS))) {
+            announced = published.readToEnd(Duration.ofSeconds(60)).stream().anyMatch(r -> r instanceof Checkpoint c
+                    && c.getRunId().equals(s.runId()) && c.getModelVersion().equals(version));
+        }
+        if (!announced) {
+            LOG.info("checkpoint {} was written but never announced; announcing it now", latest.get());
+            announce(latest.get(), AtomicFiles.sha256(latest.get().resolve("model.safetensors")), null);
+        }
     }
 
     /** Takes the newest iteration the controller started for this run as the newest seen. */
@@ -304,25 +345,53 @@ public final class Trainer implements AutoCloseable {
         return s.runId() + "-step-" + step;
     }
 
-    /** Writes the checkpoint of the current step (atomically) and announces it. */
+    /**
+     * Writes the checkpoint of the current step (atomically: a failed write leaves no checkpoint to load),
+     * announces it, and commits the consumer offsets it covers to the trainer's group, so standard lag
+     * tools see the trainer's progress (a restart still follows the checkpoint, not the group).
+     */
     private void checkpoint() throws IOException {
         long step = optimizer.stepCount();
         Path dir = s.checkpointRoot().resolve(s.runId()).resolve(String.format("step-%08d", step));
         Map<Integer, Long> offsets = new TreeMap<>();
         next.forEach((tp, off) -> offsets.put(tp.partition(), off));
-        String sha = Checkpoints.save(dir, model, optimizer,
-                new TrainerState(s.runId(), version(step), newestIteration, offsets, List.copyOf(ledger)));
-        long size = Files.size(dir.resolve("model.safetensors"));
+        String sha;
+        try {
+            sha = Checkpoints.save(dir, model, optimizer,
+                    new TrainerState(s.runId(), version(step), newestIteration, offsets, List.copyOf(ledger)));
+        } catch (IOException e) {
+            throw new IOException("cannot write the checkpoint of step " + step + " to " + dir
+                    + " (trainer.checkpoint.dir); the steps since the last checkpoint will be trained again: " + e, e);
+        }
+        announce(dir, sha, parentVersion);
+        checkpointedStep = step;
+        commitOffsets();
+        LOG.info("checkpoint step {} ({} samples applied) -> {}", step, ledger.size(), dir);
+    }
+
+    /** Announces the checkpoint in {@code dir} (the current step's) on {@code checkpoints}; {@code parent} may be null. */
+    private void announce(Path dir, String sha, String parent) throws IOException {
+        long step = optimizer.stepCount();
         List<TopicPartitionOffset> tpo = new ArrayList<>();
         next.forEach((tp, off) -> tpo.add(new TopicPartitionOffset(tp.topic(), tp.partition(), off)));
         producer.send(new ProducerRecord<>(Topics.CHECKPOINTS.name(), s.runId(), Checkpoint.newBuilder()
-                .setRunId(s.runId()).setModelVersion(version(step)).setParentVersion(parentVersion)
-                .setUri(dir.toUri().toString()).setSha256(sha).setSizeBytes(size).setStep(step).setIteration(newestIteration)
-                .setTheta(model.ropeTheta()).setMaxLength(model.config().maxPositionEmbeddings()).setOffsets(tpo)
-                .setCreatedAt(Instant.now()).build()));
+                .setRunId(s.runId()).setModelVersion(version(step)).setParentVersion(parent)
+                .setUri(dir.toUri().toString()).setSha256(sha).setSizeBytes(Files.size(dir.resolve("model.safetensors")))
+                .setStep(step).setIteration(newestIteration).setTheta(model.ropeTheta())
+                .setMaxLength(model.config().maxPositionEmbeddings()).setOffsets(tpo).setCreatedAt(Instant.now()).build()));
         producer.flush();
-        checkpointedStep = step;
-        LOG.info("checkpoint step {} ({} samples applied) -> {}", step, ledger.size(), dir);
+    }
+
+    /** The checkpoint's offsets as the group's committed offsets; advisory, so a failure is only logged. */
+    private void commitOffsets() {
+        Map<TopicPartition, OffsetAndMetadata> commit = new HashMap<>();
+        next.forEach((tp, off) -> commit.put(tp, new OffsetAndMetadata(off, version(optimizer.stepCount()))));
+        try {
+            consumer.commitSync(commit, Duration.ofSeconds(30));
+        } catch (KafkaException e) {
+            LOG.warn("could not commit the checkpoint's offsets to the trainer's group (lag tools will lag): {}",
+                    e.toString());
+        }
     }
 
     @Override

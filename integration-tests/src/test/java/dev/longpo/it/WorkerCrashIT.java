@@ -184,6 +184,70 @@ class WorkerCrashIT {
     }
 
     @Test
+    void theTrainerCommitsItsCheckpointOffsetsAndARestartAnnouncesAnUnannouncedCheckpoint() throws Exception {
+        KafkaClients clients = stack.clients();
+        String tag = UUID.randomUUID().toString().substring(0, 8);
+        String runA = "book-a-" + tag;
+        String runB = "book-b-" + tag;
+        try (KafkaProducer<String, SpecificRecord> p = clients.producer("it-book", null)) {
+            for (int i = 0; i < 4; i++) {
+                String id = runA + "-s" + i;
+                p.send(new ProducerRecord<>(Topics.TRAINING_SAMPLES.name(), id, sample(id, 1, i, "Filler. The key is " + i + ".",
+                        1e4)));
+            }
+        }
+        Path log = dir.resolve(runA + ".log");
+        Process a = worker(stack, "train", runA, log, "--exit-when-idle");
+        assertTrue(a.waitFor(180, TimeUnit.SECONDS), () -> "trainer did not finish; log: " + read(log));
+        assertEquals(0, a.exitValue(), Files.readString(log));
+        Path newestA = Trainer.newest(dir.resolve("ckpt"), runA).orElseThrow();
+        ObjectMapper json = new ObjectMapper();
+        Trainer.TrainerState state = json.readValue(newestA.resolve("state.json").toFile(), Trainer.TrainerState.class);
+
+        // lag tools see the checkpoint's offsets as the trainer group's committed offsets
+        try (var admin = clients.admin()) {
+            var committed = admin.listConsumerGroupOffsets("longpo-trainer-" + runA).partitionsToOffsetAndMetadata()
+                    .get(30, TimeUnit.SECONDS);
+            state.offsets().forEach((partition, offset) -> assertEquals(offset, committed.get(
+                    new org.apache.kafka.common.TopicPartition(Topics.TRAINING_SAMPLES.name(), partition)).offset()));
+        }
+
+        // run B's trainer "crashed" after writing this checkpoint and before announcing it
+        Path newestB = dir.resolve("ckpt").resolve(runB).resolve(newestA.getFileName());
+        Files.createDirectories(newestB);
+        try (var files = Files.list(newestA)) {
+            for (Path f : files.toList()) {
+                Files.copy(f, newestB.resolve(f.getFileName()));
+            }
+        }
+        String versionB = state.modelVersion().replace(runA, runB);
+        json.writeValue(newestB.resolve("state.json").toFile(), new Trainer.TrainerState(runB, versionB,
+                state.newestIteration(), state.offsets(), state.ledger()));
+        Path logB = dir.resolve(runB + ".log");
+        Process b = worker(stack, "train", runB, logB, "--exit-when-idle");
+        assertTrue(b.waitFor(180, TimeUnit.SECONDS), () -> "trainer did not finish; log: " + read(logB));
+        assertEquals(0, b.exitValue(), Files.readString(logB));
+        List<Checkpoint> announcedB = TopicReader.readAll(clients, Topics.CHECKPOINTS).stream().map(ConsumerRecord::value)
+                .filter(c -> c.getRunId().equals(runB)).toList();
+        assertEquals(List.of(versionB), announcedB.stream().map(Checkpoint::getModelVersion).toList(),
+                "the unannounced checkpoint is announced once on restart; log: " + Files.readString(logB));
+        assertEquals(newestB.toUri().toString(), announcedB.get(0).getUri());
+        assertEquals(AtomicFiles.sha256(newestB.resolve("model.safetensors")), announcedB.get(0).getSha256());
+    }
+
+    @Test
+    void aTrainerWhoseCheckpointFolderIsNotWritableStopsBeforeTrainingWithAClearError() throws Exception {
+        String run = "ro-" + UUID.randomUUID().toString().substring(0, 8);
+        Path blocked = dir.resolve("blocked-" + run);
+        Files.writeString(blocked, "a file where the checkpoint folder should be");
+        Path log = dir.resolve(run + ".log");
+        Process t = worker(stack, "train", run, log, "--exit-when-idle", "--set", "trainer.checkpoint.dir=" + blocked);
+        assertTrue(t.waitFor(120, TimeUnit.SECONDS), () -> "trainer did not stop; log: " + read(log));
+        assertTrue(t.exitValue() != 0, "a trainer that cannot checkpoint must not run; log: " + read(log));
+        assertTrue(read(log).contains("cannot create the checkpoint folder " + blocked.resolve(run)), read(log));
+    }
+
+    @Test
     void killedResponseGeneratorPublishesExactlyOnePairPerRequest() throws Exception {
         KafkaClients clients = stack.clients();
         String run = "respond-" + UUID.randomUUID().toString().substring(0, 8);
