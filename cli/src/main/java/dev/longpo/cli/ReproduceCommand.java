@@ -66,7 +66,7 @@ final class ReproduceCommand implements Callable<Integer> {
 
                 - Arms: %s, each trained from pi_S on the same %d samples in the same order, %d pass(es), one
                   sample per optimizer step (lr %s, warmup %s steps then cosine, clip %s), beta %s, lambda %s, NLL
-                  over the %s tokens; `+replay`
+                  tokens: %s (`trainer.nll.tokens`); `+replay`
                   adds %s x the NLL of pi_S's chosen answers on their own chunks (no evaluation task is replayed).
                 - Samples: the pipeline's iteration 1 (documents of 2 L_s .. the target), up to %s turns each
                   (multi-turn, the paper's Eq. 13), theta rule `%s`; DPO's reference is pi_S on the long context.
