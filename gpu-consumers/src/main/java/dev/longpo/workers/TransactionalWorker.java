@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.avro.specific.SpecificRecord;
@@ -121,7 +122,8 @@ public abstract class TransactionalWorker<I extends SpecificRecord> implements A
     }
 
     /**
-     * Runs until {@code stop} is set; finishes (commits) or aborts the batch in flight, then returns.
+     * Runs until {@code stop} is set; finishes (commits) the batch in flight, or, when its thread is
+     * interrupted while generating, abandons it before its transaction begins, then returns.
      *
      * @throws FatalWorkerException when the producer is fenced, unauthorized or otherwise unusable
      */
@@ -133,13 +135,19 @@ public abstract class TransactionalWorker<I extends SpecificRecord> implements A
             if (!polled.isEmpty()) {
                 List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
                 polled.forEach(records::add);
-                if (failuresInARow >= 2) {
-                    records.forEach(this::commitAlone);
-                    failuresInARow = 0;
-                } else if (commit(records, true)) {
-                    failuresInARow = 0;
-                } else {
-                    failuresInARow++;
+                try {
+                    if (failuresInARow >= 2) {
+                        records.forEach(this::commitAlone);
+                        failuresInARow = 0;
+                    } else if (commit(records, true)) {
+                        failuresInARow = 0;
+                    } else {
+                        failuresInARow++;
+                    }
+                } catch (CancellationException e) {
+                    LOG.info("{}: stopped in the middle of a batch of {} ({}); nothing of it was committed, so it is"
+                            + " read again on restart", stage, records.size(), e.getMessage());
+                    return;
                 }
             }
             betweenBatches();
@@ -195,6 +203,8 @@ public abstract class TransactionalWorker<I extends SpecificRecord> implements A
         }
         try {
             return process(batch);
+        } catch (CancellationException e) {
+            throw e; // asked to stop: not the records' fault
         } catch (Exception e) {
             if (batch.size() > 1) {
                 LOG.warn("{}: processing a batch of {} failed ({}); processing its records one by one", stage,
@@ -204,6 +214,8 @@ public abstract class TransactionalWorker<I extends SpecificRecord> implements A
             for (ConsumerRecord<String, I> r : batch) {
                 try {
                     out.addAll(batch.size() == 1 ? rethrow(e) : process(List.of(r)));
+                } catch (CancellationException stopped) {
+                    throw stopped;
                 } catch (Exception single) {
                     LOG.warn("{}: {}-{}@{} dead-lettered: processing failed: {}", stage, r.topic(), r.partition(),
                             r.offset(), single.toString());

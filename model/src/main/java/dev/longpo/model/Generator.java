@@ -10,6 +10,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
 
 /**
  * Autoregressive generation for a batch of prompts of different lengths (left-padded), with a KV
@@ -81,6 +82,10 @@ public final class Generator {
     private Generator() {
     }
 
+    /**
+     * Generates for every prompt of the batch. An interrupted thread stops between decode steps with a
+     * {@link CancellationException}, so a worker asked to stop abandons its batch within one step.
+     */
     public static List<Output> generate(LlamaModel model, int pad, List<int[]> prompts, Settings s) {
         TorchRuntime.inferenceThread();
         int b = prompts.size();
@@ -109,6 +114,9 @@ public final class Generator {
             int[] current = flat;
             int width = longest;
             for (int step = 0; step < s.maxNewTokens(); step++) {
+                if (Thread.currentThread().isInterrupted()) {
+                    throw new CancellationException("generation interrupted after " + step + " tokens");
+                }
                 float[] logits;
                 try (NDScope scope = new NDScope()) {
                     NDArray in = Tensors.ints(gm, current, new Shape(b, width));

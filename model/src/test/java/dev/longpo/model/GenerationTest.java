@@ -2,6 +2,7 @@ package dev.longpo.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
@@ -12,6 +13,7 @@ import dev.longpo.text.ByteTokenizer;
 import dev.longpo.text.ChatFormat;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -47,6 +49,23 @@ class GenerationTest {
                 assertEquals(40, cache.length());
                 assertTrue(maxDiff < 1e-4, "max |logit difference| " + maxDiff);
             }
+        }
+    }
+
+    @Test
+    void anInterruptedThreadStopsGeneratingWithACancellation() {
+        try (LlamaModel model = TinyModels.random(14)) {
+            Generator.Settings s = Generator.Settings.builder().maxNewTokens(8).build();
+            List<int[]> prompts = List.of(TinyModels.tokens(12, 3));
+            Thread.currentThread().interrupt();
+            try {
+                CancellationException e = assertThrows(CancellationException.class,
+                        () -> Generator.generate(model, PAD, prompts, s));
+                assertTrue(e.getMessage().contains("after 0 tokens"), e.getMessage());
+            } finally {
+                Thread.interrupted();
+            }
+            assertEquals(1, Generator.generate(model, PAD, prompts, s).size(), "a thread no longer interrupted generates");
         }
     }
 
