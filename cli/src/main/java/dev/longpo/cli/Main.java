@@ -8,7 +8,7 @@ import picocli.CommandLine;
 /** Entry point of {@code longpo}: one command line for the stack, ingestion, workers and tools. */
 @Command(name = "longpo", mixinStandardHelpOptions = true, version = "LongPO Stream 0.1.0",
         description = "Short-to-long preference optimization as a streaming pipeline on Apache Kafka.",
-        subcommands = {UpCommand.class, DownCommand.class, StatusCommand.class, IngestCommand.class,
+        subcommands = {UpCommand.class, DownCommand.class, StatusCommand.class, SetupCommand.class, IngestCommand.class,
                 ConfigCommand.class, DemoCommand.class, MonitorCommand.class, StreamsCommand.class, InitModelCommand.class, ScoreCommand.class, PretrainCommand.class, EvalCommand.class, ReproduceCommand.class, MakeCorpusCommand.class, WorkerCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @Override

@@ -29,6 +29,10 @@ final class RealStack implements AutoCloseable {
     private boolean closed;
 
     private RealStack() throws Exception {
+        this(true);
+    }
+
+    private RealStack(boolean withTopics) throws Exception {
         dir = Files.createTempDirectory("longpo-it-");
         cluster = new KafkaClusterTestKit.Builder(new TestKitNodes.Builder().setCombined(true)
                 .setNumBrokerNodes(1).setNumControllerNodes(1).build())
@@ -45,7 +49,9 @@ final class RealStack implements AutoCloseable {
         Path home = Path.of(System.getProperty("longpo.registry.home", "target/apicurio"));
         registryPid = RegistryServer.startAndWait(dir, home, registryPort, "384m", Duration.ofSeconds(120));
         Runtime.getRuntime().addShutdownHook(new Thread(this::close));
-        TopicAdmin.ensureAll(new KafkaClients(config()));
+        if (withTopics) {
+            TopicAdmin.ensureAll(new KafkaClients(config()));
+        }
     }
 
     static synchronized RealStack get() throws Exception {
@@ -72,6 +78,11 @@ final class RealStack implements AutoCloseable {
     /** A stack of its own, for a test that needs empty topics; close it when done. */
     static RealStack isolated() throws Exception {
         return new RealStack();
+    }
+
+    /** A stack of its own without any topic or subject (a cluster nobody set up); close it when done. */
+    static RealStack bare() throws Exception {
+        return new RealStack(false);
     }
 
     @Override
