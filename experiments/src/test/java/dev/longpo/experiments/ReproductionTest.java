@@ -100,10 +100,10 @@ class ReproductionTest {
         Path md = ReproductionReport.write(r, "setup text", dir);
         String text = Files.readString(md);
         assertTrue(text.contains("Degenerate turns") && text.contains("2 of 8 (25%)"), text);
-        int sftChosen = text.indexOf("1. sft_chosen");
-        int longpo = text.indexOf("1. longpo");
-        int sftRejected = text.indexOf("1. sft_rejected");
-        assertTrue(sftChosen >= 0 && sftChosen < longpo && longpo < sftRejected, "ordered by beyond-window mean: " + text);
+        int sftChosen = text.indexOf("\n1. sft_chosen");
+        int longpo = text.indexOf("\n2. longpo");
+        int sftRejected = text.indexOf("\n3. sft_rejected");
+        assertTrue(sftChosen >= 0 && sftChosen < longpo && longpo < sftRejected, "ranked by beyond-window mean: " + text);
         assertTrue(text.contains("sft_chosen: 0.875 (pi_S 0.150), short -0.20, window +0.00 (short skills lost)"), text);
         assertTrue(text.contains("sft_rejected: 0.250 (pi_S 0.150), short +0.01, window +0.00 (short skills kept)"), text);
         assertTrue(text.contains("Best long-context mean with short skills kept (short tasks and window within 0.03 of"
