@@ -122,8 +122,9 @@ public abstract class TransactionalWorker<I extends SpecificRecord> implements A
     }
 
     /**
-     * Runs until {@code stop} is set; finishes (commits) the batch in flight, or, when its thread is
-     * interrupted while generating, abandons it before its transaction begins, then returns.
+     * Runs until {@code stop} is set; finishes (commits) the batch in flight, or, when the stop reaches a
+     * generation in flight ({@link dev.longpo.env.Cancellation}), abandons it before its transaction
+     * begins, then returns.
      *
      * @throws FatalWorkerException when the producer is fenced, unauthorized or otherwise unusable
      */

@@ -19,7 +19,6 @@ import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.common.config.ConfigResource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import picocli.CommandLine;
 
 /**
  * {@code longpo setup} on a real broker and registry nobody set up: the dry run changes nothing, the setup
@@ -33,7 +32,7 @@ class SetupIT {
                 "kafka.bootstrap.servers=" + stack.cluster.bootstrapServers(), "--set",
                 "registry.url=http://127.0.0.1:" + stack.registryPort + "/apis/ccompat/v7"));
         args.addAll(List.of(extra));
-        return new CommandLine(new Main()).execute(args.toArray(String[]::new));
+        return Main.execute(args.toArray(String[]::new));
     }
 
     @Test

@@ -70,14 +70,13 @@ public final class LoopRunner implements AutoCloseable {
     }
 
     /**
-     * Stops every worker and closes the stream processors: the stop flag ends each worker's loop, and an
-     * interrupt ends a generation in flight between two decode steps (its batch was not committed, so it
-     * is read again by the next run), so stopping takes seconds, not the rest of a batch.
+     * Stops every worker and closes the stream processors: the stop flag ends each worker's loop and, bound
+     * to each worker thread, a generation in flight between two decode steps (its batch was not committed,
+     * so it is read again by the next run), so stopping takes seconds, not the rest of a batch.
      */
     @Override
     public void close() throws InterruptedException {
         stop.set(true);
-        threads.forEach(Thread::interrupt);
         for (Thread t : threads) {
             t.join(Duration.ofMinutes(2).toMillis());
         }

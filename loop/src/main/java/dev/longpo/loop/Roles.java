@@ -1,5 +1,6 @@
 package dev.longpo.loop;
 
+import dev.longpo.env.Cancellation;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.ServiceLoader;
@@ -13,8 +14,20 @@ public final class Roles {
     private Roles() {
     }
 
-    /** Runs one worker of {@code role} until it is told to stop. */
+    /**
+     * Runs one worker of {@code role} until it is told to stop. The stop flag is also bound to this thread
+     * ({@link Cancellation}), so a generation in flight ends within one decode step once it is set.
+     */
     public static void run(Role role, RoleRunner.Context ctx) throws Exception {
+        Cancellation.bind(ctx.stop()::get);
+        try {
+            runBound(role, ctx);
+        } finally {
+            Cancellation.unbind();
+        }
+    }
+
+    private static void runBound(Role role, RoleRunner.Context ctx) throws Exception {
         if (role == Role.CONTROL) {
             try (ControllerWorker w = new ControllerWorker(ctx.clients(), LoopSettings.from(ctx.config(), ctx.model()))) {
                 w.run(ctx.stop());

@@ -5,12 +5,12 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
+import dev.longpo.env.Cancellation;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
-import java.util.concurrent.CancellationException;
 
 /**
  * Autoregressive generation for a batch of prompts of different lengths (left-padded), with a KV
@@ -83,8 +83,9 @@ public final class Generator {
     }
 
     /**
-     * Generates for every prompt of the batch. An interrupted thread stops between decode steps with a
-     * {@link CancellationException}, so a worker asked to stop abandons its batch within one step.
+     * Generates for every prompt of the batch. A stop requested on the thread ({@link Cancellation}) ends it
+     * between decode steps with a {@link java.util.concurrent.CancellationException}, so a worker asked to
+     * stop abandons its batch within one step.
      */
     public static List<Output> generate(LlamaModel model, int pad, List<int[]> prompts, Settings s) {
         TorchRuntime.inferenceThread();
@@ -114,9 +115,7 @@ public final class Generator {
             int[] current = flat;
             int width = longest;
             for (int step = 0; step < s.maxNewTokens(); step++) {
-                if (Thread.currentThread().isInterrupted()) {
-                    throw new CancellationException("generation interrupted after " + step + " tokens");
-                }
+                Cancellation.check("generating, after " + step + " tokens");
                 float[] logits;
                 try (NDScope scope = new NDScope()) {
                     NDArray in = Tensors.ints(gm, current, new Shape(b, width));
