@@ -118,11 +118,17 @@ final class DemoCommand implements Callable<Integer> {
         String table = view.table(state.promoted());
         Files.writeString(dir.resolve("table.txt"), table);
         Files.writeString(dir.resolve("monitor.txt"), view.view());
-        List<Path> plots = Plots.write(state, dir.resolve("plots"));
         System.out.println();
         System.out.println(outcome == null ? "before/after (run " + state.run() + "):" : "partial results (" + outcome + "):");
         System.out.print(table);
-        System.out.printf("%nplots: %s (%d files); table: %s; elapsed %s%n", dir.resolve("plots"), plots.size(),
+        String plots;
+        try {
+            plots = Plots.write(state, dir.resolve("plots")).size() + " files";
+        } catch (RuntimeException e) {
+            // stopped by a signal: Java2D may refuse to start while the JVM shuts down; the table is written
+            plots = "not written: " + e.getMessage();
+        }
+        System.out.printf("%nplots: %s (%s); table: %s; elapsed %s%n", dir.resolve("plots"), plots,
                 dir.resolve("table.txt"), elapsed(t0));
         return outcome == null ? 0 : interrupted.get() ? 130 : 1;
     }
