@@ -61,6 +61,11 @@ public final class TopicAdmin {
         public List<Step> of(Kind kind) {
             return steps.stream().filter(s -> s.kind() == kind).toList();
         }
+
+        /** True when the plan creates {@code what} (a step's {@link Step#what}). */
+        public boolean creates(String what) {
+            return steps.stream().anyMatch(s -> s.kind() == Kind.CREATE && s.what().equals(what));
+        }
     }
 
     /** Compares the cluster and the registry with the topic registry; changes nothing. */
@@ -78,7 +83,7 @@ public final class TopicAdmin {
             for (Topic<? extends SpecificRecord> t : Topics.all()) {
                 int partitions = partitions(c, t);
                 if (!existing.contains(t.name())) {
-                    steps.add(new Step(Kind.CREATE, "topic " + t.name(), partitions + " partitions, replication factor "
+                    steps.add(new Step(Kind.CREATE, topic(t), partitions + " partitions, replication factor "
                             + rf + (t.configs().isEmpty() ? "" : ", " + t.configs())));
                     continue;
                 }
@@ -98,8 +103,8 @@ public final class TopicAdmin {
                         drift.add(k + "=" + have + " (configured " + want + ")");
                     }
                 });
-                steps.add(drift.isEmpty() ? new Step(Kind.OK, "topic " + t.name(), partitions + " partitions, replication"
-                        + " factor " + rf) : new Step(Kind.DRIFT, "topic " + t.name(), String.join("; ", drift)
+                steps.add(drift.isEmpty() ? new Step(Kind.OK, topic(t), partitions + " partitions, replication"
+                        + " factor " + rf) : new Step(Kind.DRIFT, topic(t), String.join("; ", drift)
                         + "; left as it is"));
             }
         } catch (InterruptedException e) {
@@ -113,26 +118,27 @@ public final class TopicAdmin {
         Collection<String> subjects = new HashSet<>(registry.subjects());
         for (Topic<? extends SpecificRecord> t : Topics.all()) {
             String subject = t.valueSubject();
+            String what = subject(t);
             Schema schema = SpecificData.get().getSchema(t.valueType());
             if (!subjects.contains(subject)) {
-                steps.add(new Step(Kind.CREATE, "subject " + subject, "compatibility " + level + ", register "
+                steps.add(new Step(Kind.CREATE, what, "compatibility " + level + ", register "
                         + t.valueType().getSimpleName()));
                 continue;
             }
             String have = registry.getCompatibility(subject);
             if (have != null && !have.equals(level)) {
-                steps.add(new Step(Kind.DRIFT, "subject " + subject, "compatibility " + have + " (configured " + level
+                steps.add(new Step(Kind.DRIFT, what, "compatibility " + have + " (configured " + level
                         + "); left as it is"));
             }
             boolean registered = registered(registry, subject, schema);
             boolean compatible = registry.isCompatible(subject, schema);
             String name = t.valueType().getSimpleName();
             if (registered && compatible) {
-                steps.add(new Step(Kind.OK, "subject " + subject, name + " registered"));
+                steps.add(new Step(Kind.OK, what, name + " registered"));
             } else if (compatible) {
-                steps.add(new Step(Kind.CREATE, "subject " + subject, "register " + name + " as a new version"));
+                steps.add(new Step(Kind.CREATE, what, "register " + name + " as a new version"));
             } else {
-                steps.add(new Step(Kind.REFUSED, "subject " + subject, "the latest version is not "
+                steps.add(new Step(Kind.REFUSED, what, "the latest version is not "
                         + (have == null ? "compatible" : have + "-compatible") + " with " + name + (registered
                         ? " (registered as an older version): its readers may fail on newer records"
                         : "; not registered")));
@@ -148,7 +154,7 @@ public final class TopicAdmin {
         int rf = c.getInt("topics.replication.factor");
         List<NewTopic> toCreate = new ArrayList<>();
         for (Topic<? extends SpecificRecord> t : Topics.all()) {
-            if (plan.of(Kind.CREATE).stream().anyMatch(s -> s.what().equals("topic " + t.name()))) {
+            if (plan.creates(topic(t))) {
                 toCreate.add(new NewTopic(t.name(), partitions(c, t), (short) rf).configs(t.configs()));
             }
         }
@@ -165,9 +171,7 @@ public final class TopicAdmin {
         SchemaRegistryClient registry = clients.registry();
         String level = c.get("registry.compatibility");
         for (Topic<? extends SpecificRecord> t : Topics.all()) {
-            String what = "subject " + t.valueSubject();
-            List<Step> create = plan.of(Kind.CREATE).stream().filter(s -> s.what().equals(what)).toList();
-            if (create.isEmpty()) {
+            if (!plan.creates(subject(t))) {
                 continue;
             }
             if (registry.getCompatibility(t.valueSubject()) == null) {
@@ -180,8 +184,18 @@ public final class TopicAdmin {
 
     /** Ensures every topic and subject exists (what {@code longpo up} and the tests use); returns the topics created. */
     public static List<String> ensureAll(KafkaClients clients) {
-        return apply(clients).of(Kind.CREATE).stream().map(Step::what).filter(w -> w.startsWith("topic "))
-                .map(w -> w.substring("topic ".length())).toList();
+        Plan plan = apply(clients);
+        return Topics.all().stream().filter(t -> plan.creates(topic(t))).map(Topic::name).toList();
+    }
+
+    /** What a topic's step is about ({@link Step#what}). */
+    private static String topic(Topic<?> t) {
+        return "topic " + t.name();
+    }
+
+    /** What a value subject's step is about ({@link Step#what}). */
+    private static String subject(Topic<?> t) {
+        return "subject " + t.valueSubject();
     }
 
     private static int partitions(LongpoConfig c, Topic<?> t) {

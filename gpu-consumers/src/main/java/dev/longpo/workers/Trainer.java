@@ -120,6 +120,8 @@ public final class Trainer implements AutoCloseable {
     private long skippedStale;
     private int newestIteration;
     private String parentVersion;
+    /** The checkpoint this trainer restored at start, if any. */
+    private Optional<Path> restoredFrom = Optional.empty();
 
     public Trainer(KafkaClients clients, Settings settings, Path initialModel, Device device) throws IOException {
         this.clients = clients;
@@ -154,7 +156,7 @@ public final class Trainer implements AutoCloseable {
      * evaluates: the restored checkpoint is announced now unless {@code checkpoints} already has it.
      */
     private void announceIfUnannounced() throws IOException {
-        Optional<Path> latest = newest(s.checkpointRoot(), s.runId());
+        Optional<Path> latest = restoredFrom;
         if (latest.isEmpty()) {
             return;
         }
@@ -189,6 +191,7 @@ public final class Trainer implements AutoCloseable {
 
     private void restore(Path initialModel) throws IOException {
         Optional<Path> latest = newest(s.checkpointRoot(), s.runId());
+        restoredFrom = latest;
         List<TopicPartition> parts = consumer.partitionsFor(Topics.TRAINING_SAMPLES.name()).stream()
                 .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
         consumer.assign(parts);
