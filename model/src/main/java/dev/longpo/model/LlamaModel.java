@@ -17,9 +17,10 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * A Llama/Mistral-style causal decoder written with DJL NDArray ops: token embedding, RMSNorm,
- * rotary position embedding (Hugging Face "rotate half" layout) with a base theta that can be
- * changed on a loaded model, grouped-query attention with a causal mask, SwiGLU MLP and an LM head
+ * A Llama/Mistral/Qwen2 causal decoder written with DJL NDArray ops: token embedding, RMSNorm,
+ * rotary position embedding (Hugging Face "rotate half" layout, with the config's {@code rope_scaling}
+ * rule) with a base theta that can be changed on a loaded model, grouped-query attention with a causal
+ * (and, where configured, sliding-window) mask, optional projection biases, SwiGLU MLP and an LM head
  * (tied or not). Parameters carry Hugging Face names ({@code model.layers.0.self_attn.q_proj.weight}).
  * Above its native base the attention logits get YaRN's temperature for the stretch the base implies.
  *
@@ -61,7 +62,7 @@ public final class LlamaModel implements AutoCloseable {
             float[] data = new float[(int) e.getValue().size()];
             if (e.getKey().endsWith("norm.weight")) {
                 Arrays.fill(data, 1f);
-            } else {
+            } else if (!e.getKey().endsWith(".bias")) {
                 for (int i = 0; i < data.length; i++) {
                     data[i] = (float) (rnd.nextGaussian() * 0.02);
                 }
@@ -121,11 +122,24 @@ public final class LlamaModel implements AutoCloseable {
             s.put(l + "self_attn.q_proj.weight", new Shape(q, d));
             s.put(l + "self_attn.k_proj.weight", new Shape(kv, d));
             s.put(l + "self_attn.v_proj.weight", new Shape(kv, d));
+            if (c.qkvBias()) {
+                s.put(l + "self_attn.q_proj.bias", new Shape(q));
+                s.put(l + "self_attn.k_proj.bias", new Shape(kv));
+                s.put(l + "self_attn.v_proj.bias", new Shape(kv));
+            }
             s.put(l + "self_attn.o_proj.weight", new Shape(d, q));
+            if (c.outputBias()) {
+                s.put(l + "self_attn.o_proj.bias", new Shape(d));
+            }
             s.put(l + "post_attention_layernorm.weight", new Shape(d));
             s.put(l + "mlp.gate_proj.weight", new Shape(c.intermediateSize(), d));
             s.put(l + "mlp.up_proj.weight", new Shape(c.intermediateSize(), d));
             s.put(l + "mlp.down_proj.weight", new Shape(d, c.intermediateSize()));
+            if (c.mlpBiases()) {
+                s.put(l + "mlp.gate_proj.bias", new Shape(c.intermediateSize()));
+                s.put(l + "mlp.up_proj.bias", new Shape(c.intermediateSize()));
+                s.put(l + "mlp.down_proj.bias", new Shape(d));
+            }
         }
         s.put("model.norm.weight", new Shape(d));
         if (!c.tieWordEmbeddings()) {
@@ -216,15 +230,16 @@ public final class LlamaModel implements AutoCloseable {
         NDManager m = tokens.getManager();
 
         NDArray[] rope = ropeTables(m, b, t, past, pad);
-        NDArray mask = mask(m, b, t, past, pad);
+        NDArray fullMask = null;
+        Map<Integer, NDArray> windowMasks = new java.util.HashMap<>();
         NDArray x = tokens.getNDArrayInternal()
                 .embedding(tokens, params.get("model.embed_tokens.weight"), SparseFormat.DENSE).get(0);
         for (int i = 0; i < config.numHiddenLayers(); i++) {
             String l = "model.layers." + i + ".";
             NDArray h = rmsNorm(x, params.get(l + "input_layernorm.weight"));
-            NDArray q = linear(h, l + "self_attn.q_proj.weight").reshape(b, t, heads, hd).transpose(0, 2, 1, 3);
-            NDArray k = linear(h, l + "self_attn.k_proj.weight").reshape(b, t, kvHeads, hd).transpose(0, 2, 1, 3);
-            NDArray v = linear(h, l + "self_attn.v_proj.weight").reshape(b, t, kvHeads, hd).transpose(0, 2, 1, 3);
+            NDArray q = linear(h, l + "self_attn.q_proj").reshape(b, t, heads, hd).transpose(0, 2, 1, 3);
+            NDArray k = linear(h, l + "self_attn.k_proj").reshape(b, t, kvHeads, hd).transpose(0, 2, 1, 3);
+            NDArray v = linear(h, l + "self_attn.v_proj").reshape(b, t, kvHeads, hd).transpose(0, 2, 1, 3);
             q = Rope.apply(q, rope);
             k = Rope.apply(k, rope);
             if (cache != null) {
@@ -237,19 +252,30 @@ public final class LlamaModel implements AutoCloseable {
                 k = k.expandDims(2).broadcast(new Shape(b, kvHeads, rep, s, hd)).reshape(b, heads, s, hd);
                 v = v.expandDims(2).broadcast(new Shape(b, kvHeads, rep, s, hd)).reshape(b, heads, s, hd);
             }
+            int window = config.window(i);
+            NDArray mask;
+            if (window > 0 && window < s) {
+                mask = windowMasks.computeIfAbsent(window, w -> mask(m, b, t, past, pad, w));
+            } else {
+                if (fullMask == null) {
+                    fullMask = mask(m, b, t, past, pad, 0);
+                }
+                mask = fullMask;
+            }
             NDArray attn = attention(q, k, v, mask, past, t);
             NDArray o = attn.transpose(0, 2, 1, 3).reshape(b, t, heads * hd);
-            x = x.add(linear(o, l + "self_attn.o_proj.weight"));
+            x = x.add(linear(o, l + "self_attn.o_proj"));
             NDArray h2 = rmsNorm(x, params.get(l + "post_attention_layernorm.weight"));
-            NDArray gate = linear(h2, l + "mlp.gate_proj.weight");
-            NDArray up = linear(h2, l + "mlp.up_proj.weight");
-            x = x.add(linear(Activation.sigmoid(gate).mul(gate).mul(up), l + "mlp.down_proj.weight"));
+            NDArray gate = linear(h2, l + "mlp.gate_proj");
+            NDArray up = linear(h2, l + "mlp.up_proj");
+            x = x.add(linear(Activation.sigmoid(gate).mul(gate).mul(up), l + "mlp.down_proj"));
         }
         if (cache != null) {
             cache.advance(t);
         }
         x = rmsNorm(x, params.get("model.norm.weight"));
-        return linear(x, config.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight");
+        return x.matMul(params.get(config.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight")
+                .transpose());
     }
 
     /** Causal attention, one block of queries at a time, each block against the keys it may see. */
@@ -279,8 +305,11 @@ public final class LlamaModel implements AutoCloseable {
         return out.size() == 1 ? out.get(0) : NDArrays.concat(out, 2);
     }
 
-    private NDArray linear(NDArray x, String weight) {
-        return x.matMul(params.get(weight).transpose());
+    /** x W^T (+ b) for the projection {@code name} ({@code name.weight}, and {@code name.bias} if it has one). */
+    private NDArray linear(NDArray x, String name) {
+        NDArray y = x.matMul(params.get(name + ".weight").transpose());
+        NDArray bias = params.get(name + ".bias");
+        return bias == null ? y : y.add(bias);
     }
 
     private NDArray rmsNorm(NDArray x, NDArray w) {
@@ -288,19 +317,29 @@ public final class LlamaModel implements AutoCloseable {
         return x.div(rms).mul(w);
     }
 
-    /** RoPE tables for the rows' positions: cache index minus left padding, never negative. */
+    /**
+     * RoPE tables for the rows' positions (cache index minus left padding, never negative) under the
+     * config's {@code rope_scaling} rule at the current base; a dynamic rule sees the longest row.
+     */
     private NDArray[] ropeTables(NDManager m, int b, int t, int past, int[] pad) {
         int[][] positions = new int[b][t];
+        int seqLen = 0;
         for (int r = 0; r < b; r++) {
             for (int j = 0; j < t; j++) {
                 positions[r][j] = Math.max(0, past + j - pad[r]);
+                seqLen = Math.max(seqLen, positions[r][j] + 1);
             }
         }
-        return Rope.tables(m, positions, config.headDim(), ropeTheta);
+        RopeScaling rule = config.rope();
+        return Rope.tables(m, positions, rule.invFreq(config.headDim(), ropeTheta, seqLen,
+                config.maxPositionEmbeddings()), rule.cosSinFactor());
     }
 
-    /** Additive mask [B, 1, T, S]: query j (cache index past + j) sees key i iff pad <= i <= past + j. */
-    private static NDArray mask(NDManager m, int b, int t, int past, int[] pad) {
+    /**
+     * Additive mask [B, 1, T, S]: query j (cache index past + j) sees key i iff pad <= i <= past + j
+     * and, with a sliding {@code window} > 0, past + j - i < window.
+     */
+    private static NDArray mask(NDManager m, int b, int t, int past, int[] pad, int window) {
         int s = past + t;
         float[] mask = new float[b * t * s];
         for (int r = 0; r < b; r++) {
@@ -309,7 +348,8 @@ public final class LlamaModel implements AutoCloseable {
                 int limit = past + j;
                 for (int i = 0; i < s; i++) {
                     boolean pads = i < pad[r] && limit >= pad[r];
-                    mask[row + i] = i > limit || pads ? MASKED : 0f;
+                    boolean outside = window > 0 && limit - i >= window;
+                    mask[row + i] = i > limit || pads || outside ? MASKED : 0f;
                 }
             }
         }

@@ -38,7 +38,24 @@ public final class ModelStore {
         return sha;
     }
 
+    /** The model and tokenizer of a model directory. */
     public static Loaded load(Path dir, Device device) throws IOException {
+        LlamaModel model = loadModel(dir, device);
+        try {
+            return new Loaded(model, tokenizer(dir, model.config()));
+        } catch (IOException | RuntimeException e) {
+            model.close();
+            throw e;
+        }
+    }
+
+    /**
+     * The model of a model directory alone. A tensor the configured architecture does not use (say a
+     * bias the config does not declare) is refused rather than dropped; rotary tables that old
+     * checkpoints store ({@code rotary_emb.inv_freq}) and a tied model's {@code lm_head.weight} are
+     * derived, not read.
+     */
+    public static LlamaModel loadModel(Path dir, Device device) throws IOException {
         if (!Files.isDirectory(dir)) {
             throw new IOException("model directory " + dir + " does not exist");
         }
@@ -49,8 +66,15 @@ public final class ModelStore {
         if (config.tieWordEmbeddings()) {
             arrays.remove("lm_head.weight");
         }
-        LlamaModel model = LlamaModel.fromArrays(config, device, arrays);
-        return new Loaded(model, tokenizer(dir, config));
+        arrays.keySet().removeIf(k -> k.endsWith("rotary_emb.inv_freq"));
+        Map<String, ?> expected = LlamaModel.shapes(config);
+        for (String name : arrays.keySet()) {
+            if (!expected.containsKey(name)) {
+                throw new UnsupportedModelException(dir + ": tensor " + name + " is not part of a " + config.modelType()
+                        + " model as config.json describes it (a key missing from the config, or another architecture)");
+            }
+        }
+        return LlamaModel.fromArrays(config, device, arrays);
     }
 
     /** The tokenizer of a model directory (byte, or its tokenizer.json). */

@@ -22,13 +22,18 @@ public final class Rope {
 
     /** cos and sin tables, each [positions.length / t, 1, t, headDim] for rows of {@code t} positions. */
     public static NDArray[] tables(NDManager m, int[][] positions, int headDim, double theta) {
+        return tables(m, positions, RopeScaling.DEFAULT.invFreq(headDim, theta, 0, 0), 1.0);
+    }
+
+    /**
+     * cos and sin tables for the given inverse frequencies (one per pair), both multiplied by
+     * {@code factor} (YaRN's attention factor; 1 otherwise), each [rows, 1, t, 2 * invFreq.length].
+     */
+    public static NDArray[] tables(NDManager m, int[][] positions, double[] invFreq, double factor) {
         int b = positions.length;
         int t = positions[0].length;
-        int half = headDim / 2;
-        double[] invFreq = new double[half];
-        for (int i = 0; i < half; i++) {
-            invFreq[i] = 1.0 / Math.pow(theta, (2.0 * i) / headDim);
-        }
+        int half = invFreq.length;
+        int headDim = 2 * half;
         float[] cos = new float[b * t * headDim];
         float[] sin = new float[b * t * headDim];
         for (int r = 0; r < b; r++) {
@@ -36,8 +41,8 @@ public final class Rope {
                 int base = (r * t + j) * headDim;
                 for (int i = 0; i < half; i++) {
                     double a = positions[r][j] * invFreq[i];
-                    float c = (float) Math.cos(a);
-                    float s = (float) Math.sin(a);
+                    float c = (float) (Math.cos(a) * factor);
+                    float s = (float) (Math.sin(a) * factor);
                     cos[base + i] = c;
                     cos[base + half + i] = c;
                     sin[base + i] = s;
