@@ -92,7 +92,7 @@ final class ScoreCommand implements Callable<Integer> {
                 loaded.model().setRopeTheta(theta);
             }
             Tokenizer tok = loaded.tokenizer();
-            ChatFormat fmt = new ChatFormat(tok);
+            ChatFormat fmt = ChatFormat.of(tok);
             List<int[]> prompts = new ArrayList<>();
             List<int[]> responses = new ArrayList<>();
             for (String[] r : rows) {

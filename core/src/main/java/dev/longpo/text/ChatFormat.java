@@ -4,16 +4,30 @@ import dev.longpo.text.Tokenizer;
 import java.util.List;
 
 /**
- * The one prompt layout shared by generation, scoring and training:
- * {@code BOS USER <context>\n\n<question> ASSISTANT <answer> EOS USER <question 2> ASSISTANT ...}.
- * Answers are stored as token ids without EOS; the format appends it, and EOS is scored as part of
- * the answer (it is how the model learns to stop).
+ * The one prompt layout shared by generation, scoring and training. This class is the marker layout
+ * of the byte tokenizer:
+ * {@code BOS USER <context>\n\n<question> ASSISTANT <answer> EOS USER <question 2> ASSISTANT ...};
+ * a Hugging Face tokenizer supplies a subclass that renders the model's chat template instead
+ * ({@link Tokenizer#chatFormat()}, obtained with {@link #of}). Either way answers are stored as
+ * token ids without EOS; the format appends it, and EOS is scored as part of the answer (it is how
+ * the model learns to stop). The first user message is {@code <context>\n\n<question>}.
  */
-public final class ChatFormat {
+public class ChatFormat {
     private final Tokenizer tok;
 
+    /** The marker layout over {@code tok}; use {@link #of} to get the layout the tokenizer's model uses. */
     public ChatFormat(Tokenizer tok) {
         this.tok = tok;
+    }
+
+    /** The layout of {@code tok}'s model. */
+    public static ChatFormat of(Tokenizer tok) {
+        return tok.chatFormat();
+    }
+
+    /** The text of the first user message of a conversation over {@code context}. */
+    public static String firstMessage(String context, String question) {
+        return context == null || context.isEmpty() ? question : context + "\n\n" + question;
     }
 
     public Tokenizer tokenizer() {
@@ -29,8 +43,7 @@ public final class ChatFormat {
 
     /** The prompt of a single turn: context and question, ending where the answer starts. */
     public int[] prompt(String context, String question) {
-        return concat(tok.bos(), tok.userPrefix(), tok.encode(context == null || context.isEmpty() ? question
-                : context + "\n\n" + question), tok.assistantPrefix());
+        return concat(tok.bos(), tok.userPrefix(), tok.encode(firstMessage(context, question)), tok.assistantPrefix());
     }
 
     /** Answer ids followed by EOS. */
@@ -66,10 +79,11 @@ public final class ChatFormat {
         return new Sequence(tokens, mask);
     }
 
-    /** Text of generated ids, stopping at the first EOS. */
+    /** Text of generated ids, stopping at the first stop token. */
     public String decodeAnswer(int[] ids) {
+        java.util.Set<Integer> stops = tok.stopTokens();
         int end = 0;
-        while (end < ids.length && ids[end] != tok.eos()) {
+        while (end < ids.length && !stops.contains(ids[end])) {
             end++;
         }
         return tok.decode(java.util.Arrays.copyOf(ids, end));

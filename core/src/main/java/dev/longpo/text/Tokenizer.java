@@ -2,7 +2,8 @@ package dev.longpo.text;
 
 /**
  * Text to token ids and back, plus the few markers the chat format needs. The byte-level tokenizer
- * serves the mini model; real checkpoints use their Hugging Face {@code tokenizer.json}.
+ * serves the mini model; real checkpoints use their Hugging Face {@code tokenizer.json} and render
+ * conversations with their own chat template ({@link #chatFormat()}).
  */
 public interface Tokenizer {
     /** Stable id recorded in events so token counts can be interpreted later, e.g. {@code byte}. */
@@ -32,6 +33,16 @@ public interface Tokenizer {
 
     /** Ends an assistant turn; generation stops here. */
     int eos();
+
+    /** Every token that ends generation: {@link #eos()} and any other end-of-sequence id the model declares. */
+    default java.util.Set<Integer> stopTokens() {
+        return java.util.Set.of(eos());
+    }
+
+    /** How conversations are laid out in tokens for this tokenizer's model (markers, or the model's chat template). */
+    default ChatFormat chatFormat() {
+        return new ChatFormat(this);
+    }
 
     /** Padding id (never scored). */
     int pad();

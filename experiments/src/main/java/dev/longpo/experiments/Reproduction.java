@@ -300,7 +300,7 @@ public final class Reproduction {
              ModelStore.Loaded teacher = arm.selfDistillation() ? ModelStore.load(spec.baseModel(), device) : null;
              AdamW opt = new AdamW(m.model(), ts.optimizer())) {
             m.model().setRopeTheta(theta1);
-            ChatFormat fmt = new ChatFormat(m.tokenizer());
+            ChatFormat fmt = ChatFormat.of(m.tokenizer());
             TrainStep<Objective.Metrics> step = new TrainStep<>(m.model(), opt);
             for (int i = 0; i < total; i++) {
                 if (stop.get()) {

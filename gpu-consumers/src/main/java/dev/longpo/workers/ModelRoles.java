@@ -6,6 +6,7 @@ import dev.longpo.loop.Role;
 import dev.longpo.loop.RoleRunner;
 import dev.longpo.model.TorchRuntime;
 import dev.longpo.tasks.Evaluator;
+import dev.longpo.tasks.SelfInstruct;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
@@ -61,7 +62,9 @@ public final class ModelRoles implements RoleRunner {
                 try (ModelSlot slot = new ModelSlot(ctx.clients(), run, ctx.model(), c.get("worker.model.version"), device);
                      TransactionalWorker<?> w = role == Role.INSTRUCT
                              ? new InstructionGenerator(ctx.clients(), slot, ctx.instance(), c.getInt("worker.batch"),
-                             c.getInt("instruct.pool"), c.getInt("instruct.max.new.tokens"))
+                             c.getInt("instruct.pool"), c.getInt("instruct.max.new.tokens"),
+                             SelfInstruct.forStyle(c.get("instruct.style"),
+                                     slot.model().tokenizer() instanceof dev.longpo.text.ByteTokenizer))
                              : new ResponseGenerator(ctx.clients(), slot, ctx.instance(), c.getInt("worker.batch"),
                              c.getInt("respond.max.new.tokens"), c.getBoolean("respond.long.reference"))) {
                     runWithStatus(w, ctx, c.getLong("worker.status.ms"), () -> "model " + slot.version());

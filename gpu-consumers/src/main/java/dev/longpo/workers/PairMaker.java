@@ -9,7 +9,6 @@ import dev.longpo.text.ChatFormat;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -39,10 +38,10 @@ public final class PairMaker {
 
     public List<Made> make(List<GenerationRequest> reqs) {
         LlamaModel m = model.model();
-        ChatFormat fmt = new ChatFormat(model.tokenizer());
+        ChatFormat fmt = ChatFormat.of(model.tokenizer());
         int pad = model.tokenizer().pad();
         Generator.Settings greedy = Generator.Settings.builder().maxNewTokens(maxNewTokens)
-                .stopTokens(Set.of(model.tokenizer().eos())).build();
+                .stopTokens(model.tokenizer().stopTokens()).build();
         List<int[]> shortPrompts = new ArrayList<>();
         List<int[]> longPrompts = new ArrayList<>();
         for (GenerationRequest r : reqs) {

@@ -48,7 +48,7 @@ public final class ResponseGenerator extends TransactionalWorker<GenerationReque
         for (List<ConsumerRecord<String, GenerationRequest>> group : groups.values()) {
             List<PairMaker.Made> gen = new PairMaker(slot.model(), maxNewTokens, longReference, this::longContext)
                     .make(group.stream().map(ConsumerRecord::value).toList());
-            ChatFormat fmt = new ChatFormat(slot.model().tokenizer());
+            ChatFormat fmt = ChatFormat.of(slot.model().tokenizer());
             for (int i = 0; i < group.size(); i++) {
                 GenerationRequest r = group.get(i).value();
                 PairMaker.Made g = gen.get(i);

@@ -122,6 +122,8 @@ public final class Trainer implements AutoCloseable {
     private String parentVersion;
     /** The checkpoint this trainer restored at start, if any. */
     private Optional<Path> restoredFrom = Optional.empty();
+    /** The directory whose tokenizer files every checkpoint carries (the initial model's or the restored checkpoint's). */
+    private Path tokenizerDir;
 
     public Trainer(KafkaClients clients, Settings settings, Path initialModel, Device device) throws IOException {
         this.clients = clients;
@@ -201,6 +203,7 @@ public final class Trainer implements AutoCloseable {
             model = r.model();
             optimizer = r.optimizer();
             tokenizer = ModelStore.tokenizer(latest.get());
+            tokenizerDir = latest.get();
             TrainerState st = r.state();
             st.offsets().forEach((p, off) -> next.put(new TopicPartition(Topics.TRAINING_SAMPLES.name(), p), off));
             ledger.addAll(st.ledger());
@@ -212,6 +215,7 @@ public final class Trainer implements AutoCloseable {
             ModelStore.Loaded loaded = ModelStore.load(initialModel, device);
             model = loaded.model();
             tokenizer = loaded.tokenizer();
+            tokenizerDir = initialModel;
             optimizer = new AdamW(model, s.optimizer());
         }
         for (TopicPartition tp : parts) {
@@ -241,7 +245,7 @@ public final class Trainer implements AutoCloseable {
 
     /** Trains until {@code stop} is set or, with {@code stopWhenIdle}, the input stays empty for the idle time. */
     public void run(AtomicBoolean stop, boolean stopWhenIdle) throws IOException {
-        ChatFormat fmt = new ChatFormat(tokenizer);
+        ChatFormat fmt = ChatFormat.of(tokenizer);
         List<Objective.Metrics> stepMetrics = new ArrayList<>();
         long stepTokens = 0;
         long stepStart = System.nanoTime();
@@ -361,7 +365,7 @@ public final class Trainer implements AutoCloseable {
         String sha;
         try {
             sha = Checkpoints.save(dir, model, optimizer,
-                    new TrainerState(s.runId(), version(step), newestIteration, offsets, List.copyOf(ledger)));
+                    new TrainerState(s.runId(), version(step), newestIteration, offsets, List.copyOf(ledger)), tokenizerDir);
         } catch (IOException e) {
             throw new IOException("cannot write the checkpoint of step " + step + " to " + dir
                     + " (trainer.checkpoint.dir); the steps since the last checkpoint will be trained again: " + e, e);

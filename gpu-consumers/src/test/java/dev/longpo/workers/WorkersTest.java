@@ -39,16 +39,6 @@ class WorkersTest {
     }
 
     @Test
-    void instructionPoolKeepsDistinctAnswerableQuestionsInTheFormat() {
-        String chunk = "Fog. The magic number for apple is 1111. Rain. The magic number for river is 2222.";
-        List<String> pool = InstructionGenerator.parsePool(List.of("What is the magic number for apple?",
-                "What is the magic number for apple?", "What is the magic number for pear?", "gibberish",
-                "What is the magic number for river? extra"), chunk);
-        assertEquals(List.of("What is the magic number for apple?", "What is the magic number for river?"), pool);
-        assertEquals(List.of(), InstructionGenerator.parsePool(List.of("no question"), chunk));
-    }
-
-    @Test
     void pairsCarryTheReferenceLogProbsOfPiSOnTheChunkAtTheta0() throws Exception {
         GenerationRequest req = GenerationRequest.newBuilder().setRequestId("d/1/0").setDocId("d").setChunkIndex(0)
                 .setInstruction("What is the key?").setShortContext("The key is 42.")

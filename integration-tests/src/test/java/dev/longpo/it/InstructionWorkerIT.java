@@ -11,6 +11,7 @@ import dev.longpo.avro.InstructionRequest;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.events.Topics;
 import dev.longpo.tasks.CorpusGenerator;
+import dev.longpo.tasks.SelfInstruct;
 import dev.longpo.tasks.Tasks;
 import dev.longpo.workers.InstructionGenerator;
 import dev.longpo.workers.ModelSlot;
@@ -53,7 +54,7 @@ class InstructionWorkerIT {
         }
         AtomicBoolean stop = new AtomicBoolean();
         try (ModelSlot slot = new ModelSlot(clients, tag, Path.of("..", "models", "pi-s"), "pi_S", Device.cpu());
-             InstructionGenerator gen = new InstructionGenerator(clients, slot, tag, 6, 4, 48)) {
+             InstructionGenerator gen = new InstructionGenerator(clients, slot, tag, 6, 4, 48, SelfInstruct.MINI)) {
             Thread t = new Thread(() -> {
                 try {
                     gen.run(stop);

@@ -15,7 +15,7 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
- * Training checkpoints: a directory with the model (config.json, model.safetensors), the optimizer
+ * Training checkpoints: a directory with the model (config.json, model.safetensors, tokenizer files), the optimizer
  * moments (optimizer.safetensors), the checkpoint's own record (checkpoint.json: optimizer step and
  * the weights' SHA-256) and the caller's state as JSON (state.json: a typed record, e.g. the trainer's
  * consumed offsets and ledger). The directory is assembled under a temporary name and renamed into
@@ -37,11 +37,18 @@ public final class Checkpoints {
     public record Restored<S>(LlamaModel model, AdamW optimizer, S state) {
     }
 
+    /** As {@link #save(Path, LlamaModel, AdamW, Object, Path)} for a model without tokenizer files (the byte tokenizer). */
+    public static String save(Path dir, LlamaModel model, AdamW optimizer, Object state) throws IOException {
+        return save(dir, model, optimizer, state, null);
+    }
+
     /**
      * Writes {@code dir} atomically; returns the weights' SHA-256. {@code dir} must not exist.
-     * {@code state} is any value Jackson serialises (a record or a map).
+     * {@code state} is any value Jackson serialises (a record or a map). The model part is a complete
+     * Hugging Face directory: with {@code tokenizerFrom}, its tokenizer files are copied in.
      */
-    public static String save(Path dir, LlamaModel model, AdamW optimizer, Object state) throws IOException {
+    public static String save(Path dir, LlamaModel model, AdamW optimizer, Object state, Path tokenizerFrom)
+            throws IOException {
         Path parent = dir.toAbsolutePath().getParent();
         Files.createDirectories(parent);
         if (Files.exists(dir)) {
@@ -50,7 +57,7 @@ public final class Checkpoints {
         Path tmp = Files.createTempDirectory(parent, "." + dir.getFileName() + ".tmp");
         AtomicFiles.setMode(tmp, "rwxr-xr-x");
         try {
-            String sha = ModelStore.save(model, tmp, Map.of("step", String.valueOf(optimizer.stepCount())));
+            String sha = ModelStore.save(model, tmp, Map.of("step", String.valueOf(optimizer.stepCount())), tokenizerFrom);
             Map<String, long[]> shapes = new LinkedHashMap<>();
             LlamaModel.shapes(model.config()).forEach((k, v) -> {
                 shapes.put("exp_avg." + k, v.getShape());

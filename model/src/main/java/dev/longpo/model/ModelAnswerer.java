@@ -6,7 +6,6 @@ import dev.longpo.text.ChatFormat;
 import dev.longpo.text.Tokenizer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 
 /**
  * A loaded model as the evaluator's {@link Evaluator.Answerer}: each instance becomes the chat prompt
@@ -20,7 +19,7 @@ public final class ModelAnswerer implements Evaluator.Answerer {
 
     public ModelAnswerer(LlamaModel model, Tokenizer tokenizer) {
         this.model = model;
-        this.fmt = new ChatFormat(tokenizer);
+        this.fmt = ChatFormat.of(tokenizer);
     }
 
     @Override
@@ -31,7 +30,7 @@ public final class ModelAnswerer implements Evaluator.Answerer {
         }
         Tokenizer tok = fmt.tokenizer();
         List<Generator.Output> gen = Generator.generate(model, tok.pad(), prompts,
-                Generator.Settings.builder().maxNewTokens(maxNewTokens).stopTokens(Set.of(tok.eos())).build());
+                Generator.Settings.builder().maxNewTokens(maxNewTokens).stopTokens(tok.stopTokens()).build());
         return gen.stream().map(o -> fmt.decodeAnswer(o.tokens())).toList();
     }
 }

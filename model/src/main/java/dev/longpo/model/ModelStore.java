@@ -28,6 +28,17 @@ public final class ModelStore {
 
     /** Writes config.json and model.safetensors (atomically each); returns the weights' SHA-256. */
     public static String save(LlamaModel model, Path dir, Map<String, String> metadata) throws IOException {
+        return save(model, dir, metadata, null);
+    }
+
+    /**
+     * Writes config.json (every key the model was loaded with) and model.safetensors (float32: the
+     * trainer's weights exactly, whatever {@code torch_dtype} says), each atomically, and copies the
+     * tokenizer files of {@code tokenizerFrom} (if not null) so the directory loads on its own, here and
+     * in transformers. Returns the weights' SHA-256.
+     */
+    public static String save(LlamaModel model, Path dir, Map<String, String> metadata, Path tokenizerFrom)
+            throws IOException {
         Files.createDirectories(dir);
         Map<String, long[]> shapes = new LinkedHashMap<>();
         LlamaModel.shapes(model.config()).forEach((k, v) -> shapes.put(k, v.getShape()));
@@ -35,6 +46,14 @@ public final class ModelStore {
         meta.put("format", "pt");
         String sha = SafeTensors.write(dir.resolve("model.safetensors"), model.toArrays(), shapes, meta);
         model.config().write(dir.resolve("config.json"));
+        if (tokenizerFrom != null && !tokenizerFrom.toAbsolutePath().normalize().equals(dir.toAbsolutePath().normalize())) {
+            for (String name : HfTokenizer.FILES) {
+                Path f = tokenizerFrom.resolve(name);
+                if (Files.exists(f)) {
+                    dev.longpo.files.AtomicFiles.write(dir.resolve(name), Files.readAllBytes(f));
+                }
+            }
+        }
         return sha;
     }
 

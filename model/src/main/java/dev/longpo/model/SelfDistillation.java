@@ -7,7 +7,6 @@ import dev.longpo.text.ChatFormat;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
 
 /**
  * On-policy self-distillation for long contexts (after OPSDL, arXiv 2604.17535), an extension beside
@@ -42,9 +41,8 @@ public final class SelfDistillation {
             longPrompts.add(fmt.prompt(s.longContext(), s.questions().get(i)));
             shortPrompts.add(fmt.prompt(s.shortContexts().get(i), s.questions().get(i)));
         }
-        int eos = fmt.tokenizer().eos();
         Generator.Settings g = Generator.Settings.builder().maxNewTokens(sampling.maxNewTokens())
-                .temperature(sampling.temperature()).topP(sampling.topP()).seed(sampling.seed()).stopTokens(Set.of(eos))
+                .temperature(sampling.temperature()).topP(sampling.topP()).seed(sampling.seed()).stopTokens(fmt.tokenizer().stopTokens())
                 .build();
         List<int[]> answers = Generator.generate(policy, fmt.tokenizer().pad(), longPrompts, g).stream()
                 .map(Generator.Output::tokens).toList();

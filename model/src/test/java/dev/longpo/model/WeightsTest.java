@@ -145,10 +145,7 @@ class WeightsTest {
         Files.writeString(dir.resolve("tokenizer.json"), json);
         HfTokenizer tok = HfTokenizer.load(dir);
         assertArrayEquals(new int[] {5, 6, 7, 8}, tok.encode("the key is seven"));
-        assertEquals(1, tok.eos());
-        assertArrayEquals(new int[] {0}, tok.bos());
-        assertArrayEquals(new int[] {3}, tok.userPrefix());
-        assertArrayEquals(new int[] {4}, tok.assistantPrefix());
+        assertEquals(1, tok.eos(), "without tokenizer_config.json: </s> ends a turn of the [INST] template");
         assertEquals(9, tok.vocabSize());
         assertEquals(2, tok.encode("unknown")[0]);
         int[] longText = tok.encode("the ".repeat(2000));
