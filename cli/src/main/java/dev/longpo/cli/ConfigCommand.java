@@ -5,7 +5,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 /** {@code longpo config}: print the effective configuration after all layers. */
-@Command(name = "config", description = "Print the effective configuration.")
+@Command(name = "config", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, description = "Print the effective configuration.")
 final class ConfigCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;

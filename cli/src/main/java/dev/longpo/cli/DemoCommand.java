@@ -35,7 +35,7 @@ import picocli.CommandLine.Option;
  * Settings come from the {@code demo} profile ({@code demo-quick} with {@code --quick}) under
  * anything the user sets. Ctrl-C stops the workers and the stack cleanly.
  */
-@Command(name = "demo", description = "Run the self-evolution demo end to end on the embedded stack and print the before/after table.")
+@Command(name = "demo", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, description = "Run the self-evolution demo end to end on the embedded stack and print the before/after table.")
 final class DemoCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 /** {@code longpo down}: stop exactly the processes {@code longpo up} started. */
-@Command(name = "down", description = "Stop the processes started by 'longpo up'.")
+@Command(name = "down", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, description = "Stop the processes started by 'longpo up'.")
 final class DownCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;

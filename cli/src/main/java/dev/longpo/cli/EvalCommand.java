@@ -25,7 +25,7 @@ import picocli.CommandLine.Option;
  * and the effective length, writes JSON, text and a depth x length heatmap PNG, and with {@code --emit}
  * publishes every cell as an EvalResult on {@code eval-results}.
  */
-@Command(name = "eval", description = "Evaluate a model on the long-context task suite and the short task.")
+@Command(name = "eval", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, description = "Evaluate a model on the long-context task suite and the short task.")
 final class EvalCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;

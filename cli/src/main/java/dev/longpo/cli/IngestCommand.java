@@ -13,7 +13,7 @@ import picocli.CommandLine.Parameters;
  * {@code longpo ingest PATH...}: publish files, folders and JSONL (plain or gzip) as documents and chunks.
  * Exit 2 if anything was rejected (dead-lettered) or skipped (not text); each is listed with its reason.
  */
-@Command(name = "ingest", description = "Publish text files (any extension, or .gz), folders and JSONL as document"
+@Command(name = "ingest", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, description = "Publish text files (any extension, or .gz), folders and JSONL as document"
         + " and chunk events; files that are not text are skipped and listed.")
 final class IngestCommand implements Callable<Integer> {
     @Mixin

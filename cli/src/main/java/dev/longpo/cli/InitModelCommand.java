@@ -13,7 +13,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code longpo init-model}: write a randomly initialised mini model directory (config.json + safetensors). */
-@Command(name = "init-model", description = "Write a randomly initialised mini model (byte tokens) to a directory.")
+@Command(name = "init-model", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, description = "Write a randomly initialised mini model (byte tokens) to a directory.")
 final class InitModelCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;

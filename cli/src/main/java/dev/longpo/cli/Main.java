@@ -2,15 +2,31 @@ package dev.longpo.cli;
 
 import dev.longpo.deploy.StackException;
 import dev.longpo.schema.SchemaRegistryException;
+import picocli.AutoComplete;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine;
 
 /** Entry point of {@code longpo}: one command line for the stack, ingestion, workers and tools. */
-@Command(name = "longpo", mixinStandardHelpOptions = true, version = "LongPO Stream 0.1.0",
+@Command(name = "longpo", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Short-to-long preference optimization as a streaming pipeline on Apache Kafka.",
         subcommands = {UpCommand.class, DownCommand.class, StatusCommand.class, SetupCommand.class, IngestCommand.class,
-                ConfigCommand.class, DemoCommand.class, MonitorCommand.class, StreamsCommand.class, InitModelCommand.class, ScoreCommand.class, PretrainCommand.class, EvalCommand.class, ReproduceCommand.class, MakeCorpusCommand.class, WorkerCommand.class, CommandLine.HelpCommand.class})
+                ConfigCommand.class, DemoCommand.class, MonitorCommand.class, StreamsCommand.class, InitModelCommand.class, ScoreCommand.class, PretrainCommand.class, EvalCommand.class, ReproduceCommand.class, MakeCorpusCommand.class, WorkerCommand.class, CommandLine.HelpCommand.class,
+                AutoComplete.GenerateCompletion.class})
 public final class Main implements Runnable {
+    /** {@code --version} of every command. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"LongPO Stream " + (v == null ? "0.1.0-SNAPSHOT" : v)};
+        }
+    }
+
+    @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
+            description = "print the stack trace of an error instead of one line")
+    boolean verbose;
+
     @Override
     public void run() {
         new CommandLine(this).usage(System.out);
@@ -24,13 +40,29 @@ public final class Main implements Runnable {
     public static int execute(String... args) {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            if (e instanceof StackException || e instanceof SchemaRegistryException
-                    || e instanceof IllegalArgumentException || e instanceof IllegalStateException) {
-                cmd.getErr().println("longpo: " + e.getMessage());
+            boolean expected = e instanceof StackException || e instanceof SchemaRegistryException
+                    || e instanceof IllegalArgumentException || e instanceof IllegalStateException
+                    || e instanceof java.io.IOException;
+            if (expected && verboseIn(parsed)) {
+                e.printStackTrace(cmd.getErr());
+                return 1;
+            }
+            if (expected) {
+                cmd.getErr().println("longpo: " + (e instanceof java.nio.file.NoSuchFileException
+                        ? "no such file: " + e.getMessage() : e.getMessage()) + " (--verbose shows where)");
                 return 1;
             }
             throw e;
         });
         return cl.execute(args);
+    }
+
+    private static boolean verboseIn(CommandLine.ParseResult parsed) {
+        for (CommandLine.ParseResult p = parsed; p != null; p = p.subcommand()) {
+            if (p.matchedOption("--verbose") != null) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code longpo make-corpus}: write the demo corpus (long documents with embedded facts) as JSONL. */
-@Command(name = "make-corpus", description = "Write a deterministic demo corpus of long documents with embedded facts (JSONL).")
+@Command(name = "make-corpus", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, description = "Write a deterministic demo corpus of long documents with embedded facts (JSONL).")
 final class MakeCorpusCommand implements Callable<Integer> {
     @Option(names = "--out", required = true)
     Path out;

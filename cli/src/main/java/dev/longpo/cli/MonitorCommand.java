@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
  * never disturbs the pipeline) that shows a run live: its decisions, the training trend and the
  * latest evaluation per length, and writes the plots as PNG.
  */
-@Command(name = "monitor", description = "Follow a self-evolution run live from its topics; optionally write PNG plots.")
+@Command(name = "monitor", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, description = "Follow a self-evolution run live from its topics; optionally write PNG plots.")
 final class MonitorCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;

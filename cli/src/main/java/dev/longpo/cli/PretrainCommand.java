@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
  * the short window (resumable: run it again with the same arguments after an interruption), then
  * evaluates it at L_s/2 .. 16 L_s and writes the model with its model card ({@link PretrainJob}).
  */
-@Command(name = "pretrain", description = "Train the mini short-context model pi_S from scratch and write its model card.")
+@Command(name = "pretrain", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, description = "Train the mini short-context model pi_S from scratch and write its model card.")
 final class PretrainCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;

@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
  * profile ({@code reproduce-quick} with {@code --quick}: 40 samples, three arms) under anything the user
  * sets; a rerun with the same {@code --out} resumes.
  */
-@Command(name = "reproduce", description = "Compare LongPO with its baselines on the same self-generated pairs and write a report.")
+@Command(name = "reproduce", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, description = "Compare LongPO with its baselines on the same self-generated pairs and write a report.")
 final class ReproduceCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;

@@ -23,10 +23,12 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code longpo score}: per-token log-probabilities of a response given a prompt, in the chat format
- * the pipeline uses (the response is followed by EOS, which is scored too). Prints one JSON object
- * per input.
+ * the pipeline uses (the model's chat template for a Hugging Face model; the response is followed by
+ * the turn-ending token, which is scored too). Prints one JSON object per input, with the rendered
+ * prompt's token ids ({@code prompt_ids}) and text ({@code prompt_text}), so any independent
+ * implementation can be checked against it.
  */
-@Command(name = "score", description = "Print per-token log-probs of responses under a model, as JSON.")
+@Command(name = "score", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, description = "Print per-token log-probs of responses under a model, as JSON.")
 final class ScoreCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -103,6 +105,11 @@ final class ScoreCommand implements Callable<Integer> {
             for (int i = 0; i < rows.size(); i++) {
                 ObjectNode out = JSON.createObjectNode();
                 out.put("prompt_tokens", prompts.get(i).length);
+                ArrayNode ids = out.putArray("prompt_ids");
+                for (int id : prompts.get(i)) {
+                    ids.add(id);
+                }
+                out.put("prompt_text", tok.decodeWithSpecials(prompts.get(i)));
                 ArrayNode tokens = out.putArray("tokens");
                 double sum = 0;
                 for (int k = 0; k < responses.get(i).length; k++) {

@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
  * per topic and subject. Idempotent; existing settings that differ are reported, never changed. Exit 0
  * when everything is as configured (or was created), 2 when something drifted or a schema was refused.
  */
-@Command(name = "setup", description = "Create the topics and register the schemas on the configured cluster and"
+@Command(name = "setup", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, description = "Create the topics and register the schemas on the configured cluster and"
         + " registry; report, never change, what exists with other settings.")
 final class SetupCommand implements Callable<Integer> {
     @Mixin

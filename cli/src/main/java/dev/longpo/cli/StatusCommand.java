@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 /** {@code longpo status}: whether the recorded stack processes are alive. Exit 0 only when all are. */
-@Command(name = "status", description = "Show the embedded stack's processes.")
+@Command(name = "status", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, description = "Show the embedded stack's processes.")
 final class StatusCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;

@@ -12,7 +12,7 @@ import picocli.CommandLine.Mixin;
  * aggregation) as one process, until SIGTERM (Ctrl-C) closes them after committing what they
  * processed. More instances with the same configuration share the work by partition.
  */
-@Command(name = "streams", description = "Run the four Kafka Streams applications of the pipeline until stopped.")
+@Command(name = "streams", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, description = "Run the four Kafka Streams applications of the pipeline until stopped.")
 final class StreamsCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;

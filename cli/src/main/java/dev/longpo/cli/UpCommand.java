@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 /** {@code longpo up}: start the embedded Kafka broker and schema registry and create the topics. */
-@Command(name = "up", description = "Start the embedded stack (Kafka KRaft broker + Apicurio registry) and create topics.")
+@Command(name = "up", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, description = "Start the embedded stack (Kafka KRaft broker + Apicurio registry) and create topics.")
 final class UpCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;

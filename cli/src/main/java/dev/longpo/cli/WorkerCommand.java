@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
  * and objective come from configuration; SIGTERM (Ctrl-C) finishes or aborts the batch in flight and
  * exits; a status line is logged every {@code worker.status.ms}. The control role never loads the model engine.
  */
-@Command(name = "worker", description = "Run one worker: instruction generator, response generator, trainer, evaluator or controller.")
+@Command(name = "worker", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, description = "Run one worker: instruction generator, response generator, trainer, evaluator or controller.")
 final class WorkerCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;

@@ -17,6 +17,11 @@ public interface Tokenizer {
     /** Text of the ids; special tokens are skipped. */
     String decode(int[] ids);
 
+    /** Text of the ids with special tokens written out (for showing a rendered prompt). */
+    default String decodeWithSpecials(int[] ids) {
+        return decode(ids);
+    }
+
     /** Number of tokens {@link #encode} would return. */
     default int count(String text) {
         return encode(text).length;

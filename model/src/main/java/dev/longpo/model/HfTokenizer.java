@@ -259,6 +259,15 @@ public final class HfTokenizer implements Tokenizer {
         return hf.decode(l, true);
     }
 
+    @Override
+    public String decodeWithSpecials(int[] ids) {
+        long[] l = new long[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            l[i] = ids[i];
+        }
+        return hf.decode(l, false);
+    }
+
     /** Empty: the chat template writes the begin-of-sequence token itself. */
     @Override
     public int[] bos() {

@@ -257,6 +257,10 @@ public record ModelConfig(
      * transformers v5's {@code rope_parameters} is read as {@code rope_theta} plus {@code rope_scaling}.
      */
     public static ModelConfig read(Path file) throws IOException {
+        if (!java.nio.file.Files.exists(file)) {
+            throw new IOException(file.toAbsolutePath().getParent() + " is not a model directory: it has no "
+                    + file.getFileName());
+        }
         JsonNode root = JSON.readTree(file.toFile());
         if (!(root instanceof ObjectNode raw)) {
             throw new IOException(file + " is not a JSON object");
