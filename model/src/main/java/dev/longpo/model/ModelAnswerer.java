@@ -22,6 +22,15 @@ public final class ModelAnswerer implements Evaluator.Answerer {
         this.fmt = ChatFormat.of(tokenizer);
     }
 
+    /** Prompt tokens of a real tokenizer (task lengths count them); empty for the byte tokenizer, whose tokens are bytes. */
+    @Override
+    public java.util.OptionalInt promptTokens(TaskInstance instance) {
+        if (fmt.tokenizer() instanceof dev.longpo.text.ByteTokenizer) {
+            return java.util.OptionalInt.empty();
+        }
+        return java.util.OptionalInt.of(fmt.prompt(instance.context(), instance.question()).length);
+    }
+
     @Override
     public List<String> answer(List<TaskInstance> instances, int maxNewTokens) {
         List<int[]> prompts = new ArrayList<>();

@@ -20,6 +20,66 @@ public final class Evaluator {
     public interface Answerer {
         /** One answer per instance (decoded text up to the end-of-sequence token), at most {@code maxNewTokens} long. */
         List<String> answer(List<TaskInstance> instances, int maxNewTokens);
+
+        /**
+         * The prompt length of an instance in the model's own tokens, or empty when the model's tokens are
+         * the bytes the task generators count (the byte tokenizer): then an instance is exactly as long as asked.
+         */
+        default java.util.OptionalInt promptTokens(TaskInstance instance) {
+            return java.util.OptionalInt.empty();
+        }
+    }
+
+    /**
+     * An instance whose prompt is {@code length} tokens of the model's tokenizer: the generators count
+     * bytes, so for another tokenizer the byte budget is searched (same seed each try) for the longest
+     * prompt of at most {@code length} tokens. The byte tokenizer takes the generator's instance as is.
+     */
+    static TaskInstance sized(Answerer model, Tasks.Task task, int length, double depth, Random rnd) {
+        long seed = rnd.nextLong();
+        TaskInstance first = task.generate(length, depth, new Random(seed));
+        if (model.promptTokens(first).isEmpty()) {
+            return first;
+        }
+        int tolerance = Math.max(1, length / 100);
+        int lo = -1;
+        int hi = -1;
+        TaskInstance best = null;
+        TaskInstance smallest = first;
+        int smallestBudget = length;
+        int budget = length;
+        TaskInstance t = first;
+        for (int attempt = 0; attempt < 16; attempt++) {
+            int tokens = model.promptTokens(t).getAsInt();
+            if (tokens <= length) {
+                if (budget > lo) {
+                    lo = budget;
+                    best = t;
+                }
+                if (length - tokens <= tolerance) {
+                    break;
+                }
+            } else {
+                hi = hi < 0 ? budget : Math.min(hi, budget);
+            }
+            if (budget < smallestBudget) {
+                smallest = t;
+                smallestBudget = budget;
+            }
+            int next = (int) Math.max(1, (long) budget * length / Math.max(1, tokens));
+            if (hi >= 0 && next >= hi) {
+                next = (Math.max(lo, 0) + hi) / 2;
+            }
+            if (next <= lo) {
+                next = hi < 0 ? lo * 2 : (lo + hi) / 2;
+            }
+            if ((hi >= 0 && hi - lo <= 1) || next == budget) {
+                break;
+            }
+            budget = next;
+            t = task.generate(budget, depth, new Random(seed));
+        }
+        return best != null ? best : smallest;
     }
 
     /**
@@ -195,7 +255,7 @@ public final class Evaluator {
                 int total = Tasks.isShort(task) ? s.shortSamples() : perDepth ? s.samples() * s.depths().size() : s.samples();
                 for (int i = 0; i < total; i++) {
                     double depth = s.depths().get(perDepth ? i / s.samples() : i % s.depths().size());
-                    instances.add(Tasks.get(task).generate(length, depth, rnd));
+                    instances.add(sized(model, Tasks.get(task), length, depth, rnd));
                 }
                 double[] scores = score(model, instances, s.batchSize());
                 double sum = 0;
