@@ -272,11 +272,22 @@ public final class Trainer implements AutoCloseable {
                 } else if (isStale(d.value())) {
                     skippedStale++;
                 } else {
-                    PreferenceSample ps = toSample(d.value());
+                    PreferenceSample ps;
+                    long tokens;
+                    try {
+                        ps = toSample(d.value());
+                        tokens = ps.tokenCount(fmt); // lays out the conversations: a sample that cannot be is refused here
+                    } catch (IllegalArgumentException e) {
+                        DeadLetters.send(producer, DeadLetters.of("train", "sample " + d.value().getSampleId()
+                                + " cannot be laid out for training: " + e.getMessage(), e).fromRecord(r.topic(),
+                                r.partition(), r.offset(), r.key(), r.value()).build());
+                        next.put(tp, r.offset() + 1);
+                        continue;
+                    }
                     model.setRopeTheta(d.value().getTheta1());
                     stepMetrics.add(trainStep.backward(ps.forward(s.objective(), s.hyper(), model, fmt),
                             1.0 / s.accumulate()));
-                    stepTokens += ps.tokenCount(fmt);
+                    stepTokens += tokens;
                     pendingIds.add(d.value().getSampleId());
                 }
                 next.put(tp, r.offset() + 1);

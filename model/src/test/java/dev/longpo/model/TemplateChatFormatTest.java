@@ -53,6 +53,48 @@ class TemplateChatFormatTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"llama2", "llama3", "qwen3"})
+    void answersWithStrayWhitespaceOrNoiseStillLayOut(String name) throws Exception {
+        HfTokenizer tok = HfTokenizer.load(Tokenizers.dir(name));
+        ChatFormat fmt = ChatFormat.of(tok);
+        java.util.Random rnd = new java.util.Random(7);
+        for (String a : List.of("\n\nleading newlines", "trailing space and newline \n", "  both  \n\n", "\n",
+                "x</think>y", "[/INST] inside")) {
+            int[] ids = tok.encode(a);
+            if (name.equals("qwen3") && a.contains("</think>")) {
+                // Qwen3's template moves text before '</think>' out of the answer: refused, never mislaid
+                IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                        () -> fmt.conversation("ctx", List.of("q1?", "q2?"), List.of(ids, ids)));
+                assertTrue(e.getMessage().contains("verbatim"), e.getMessage());
+                continue;
+            }
+            ChatFormat.Sequence s;
+            try {
+                s = fmt.conversation("ctx", List.of("q1?", "q2?"), List.of(ids, ids));
+            } catch (IllegalArgumentException e) {
+                throw new AssertionError(name + " [" + a + "]: " + e.getMessage() + "\n" + tok.template().render(List.of(
+                        new ChatTemplate.Message("user", "ctx\n\nq1?"), new ChatTemplate.Message("assistant", tok.decode(ids)),
+                        new ChatTemplate.Message("user", "q2?"), new ChatTemplate.Message("assistant", tok.decode(ids))),
+                        false), e);
+            }
+            assertEquals(2 * (ids.length + 1), countAnswers(s), name + ": " + a);
+        }
+        for (int trial = 0; trial < 20; trial++) { // what a random model emits: any ids, no stop token
+            int[] ids = rnd.ints(6, 0, tok.vocabSize()).filter(i -> !tok.stopTokens().contains(i)).toArray();
+            ChatFormat.Sequence s = fmt.conversation("ctx", List.of("q?"), List.of(ids));
+            assertEquals(ids.length + 1, countAnswers(s), name + ": " + Arrays.toString(ids));
+        }
+    }
+
+    private static int countAnswers(ChatFormat.Sequence s) {
+        int n = 0;
+        for (boolean b : s.answer()) {
+            n += b ? 1 : 0;
+        }
+        return n;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"llama2", "llama3", "qwen3"})
     void aConversationMarksExactlyTheAnswersAndTheirTurnEnds(String name) throws Exception {
         HfTokenizer tok = HfTokenizer.load(Tokenizers.dir(name));
         ChatFormat fmt = ChatFormat.of(tok);
