@@ -27,11 +27,19 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 public final class EvaluatorWorker extends TransactionalWorker<Checkpoint> {
     private final Evaluator.Settings settings;
     private final Device device;
+    private final ai.djl.ndarray.types.DataType dtype;
 
     public EvaluatorWorker(KafkaClients clients, String instanceId, Evaluator.Settings settings, Device device) {
+        this(clients, instanceId, settings, device, ai.djl.ndarray.types.DataType.FLOAT32);
+    }
+
+    /** An evaluator whose models are loaded in {@code dtype} ({@code model.dtype}: float32 or float16). */
+    public EvaluatorWorker(KafkaClients clients, String instanceId, Evaluator.Settings settings, Device device,
+                           ai.djl.ndarray.types.DataType dtype) {
         super(clients, Topics.CHECKPOINTS, instanceId, "eval", 1);
         this.settings = settings;
         this.device = device;
+        this.dtype = dtype;
     }
 
     /** The events of one evaluation report. */
@@ -61,7 +69,7 @@ public final class EvaluatorWorker extends TransactionalWorker<Checkpoint> {
                 out.add(reject(rec, "cannot read checkpoint " + dir + ": " + e));
                 continue;
             }
-            try (ModelStore.Loaded m = ModelStore.load(dir, device)) {
+            try (ModelStore.Loaded m = ModelStore.load(dir, device, dtype)) {
                 m.model().setRopeTheta(c.getTheta());
                 Evaluator.Report r = Evaluator.run(new ModelAnswerer(m.model(), m.tokenizer()), settings);
                 for (EvalResult e : results(r, c.getModelVersion(), c.getIteration(), c.getUri())) {

@@ -27,6 +27,20 @@ public final class ModelRoles implements RoleRunner {
     }
 
     /** Starts the engine with {@code model.threads} intra-op threads and returns {@code model.device}. */
+    /**
+     * {@code model.dtype} of the inference roles (generators, evaluator): float32, or float16 for half
+     * the memory. The trainer always keeps float32 weights: AdamW's updates are smaller than half
+     * precision can represent next to a weight.
+     */
+    public static ai.djl.ndarray.types.DataType dtype(LongpoConfig c) {
+        return switch (c.get("model.dtype")) {
+            case "float32" -> ai.djl.ndarray.types.DataType.FLOAT32;
+            case "float16" -> ai.djl.ndarray.types.DataType.FLOAT16;
+            default -> throw new IllegalArgumentException("model.dtype must be float32 or float16, got '"
+                    + c.get("model.dtype") + "' (bfloat16: DJL 0.36 aborts the JVM on a cast to it)");
+        };
+    }
+
     public static Device device(LongpoConfig c) {
         TorchRuntime.start(c.getInt("model.threads"));
         return TorchRuntime.device(c.get("model.device"));
@@ -59,7 +73,8 @@ public final class ModelRoles implements RoleRunner {
                 }
             }
             case INSTRUCT, RESPOND -> {
-                try (ModelSlot slot = new ModelSlot(ctx.clients(), run, ctx.model(), c.get("worker.model.version"), device);
+                try (ModelSlot slot = new ModelSlot(ctx.clients(), run, ctx.model(), c.get("worker.model.version"), device,
+                        dtype(c));
                      TransactionalWorker<?> w = role == Role.INSTRUCT
                              ? new InstructionGenerator(ctx.clients(), slot, ctx.instance(), c.getInt("worker.batch"),
                              c.getInt("instruct.pool"), c.getInt("instruct.max.new.tokens"),
@@ -71,7 +86,7 @@ public final class ModelRoles implements RoleRunner {
                 }
             }
             case EVAL -> {
-                try (EvaluatorWorker w = new EvaluatorWorker(ctx.clients(), ctx.instance(), evaluation(c), device)) {
+                try (EvaluatorWorker w = new EvaluatorWorker(ctx.clients(), ctx.instance(), evaluation(c), device, dtype(c))) {
                     runWithStatus(w, ctx, c.getLong("worker.status.ms"), () -> "");
                 }
             }

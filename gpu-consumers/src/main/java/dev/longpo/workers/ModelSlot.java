@@ -26,16 +26,24 @@ public final class ModelSlot implements AutoCloseable {
     private final KafkaClients clients;
     private final String runId;
     private final Device device;
+    private final ai.djl.ndarray.types.DataType dtype;
     private final TopicFollower iterations;
     private ModelStore.Loaded current;
     private String version;
 
     public ModelSlot(KafkaClients clients, String runId, Path initial, String initialVersion, Device device)
             throws IOException {
+        this(clients, runId, initial, initialVersion, device, ai.djl.ndarray.types.DataType.FLOAT32);
+    }
+
+    /** A slot whose models are loaded in {@code dtype} ({@code model.dtype}: float32 or float16). */
+    public ModelSlot(KafkaClients clients, String runId, Path initial, String initialVersion, Device device,
+                     ai.djl.ndarray.types.DataType dtype) throws IOException {
         this.clients = clients;
         this.runId = runId;
         this.device = device;
-        this.current = ModelStore.load(initial, device);
+        this.dtype = dtype;
+        this.current = ModelStore.load(initial, device, dtype);
         this.version = initialVersion;
         this.iterations = new TopicFollower(clients, List.of(Topics.ITERATIONS));
     }
@@ -66,7 +74,7 @@ public final class ModelSlot implements AutoCloseable {
             throw new IOException("checkpoint " + dir + " has SHA-256 " + sha + ", the controller announced "
                     + latest.getCheckpointSha256());
         }
-        ModelStore.Loaded next = ModelStore.load(dir, device);
+        ModelStore.Loaded next = ModelStore.load(dir, device, dtype);
         next.model().setRopeTheta(latest.getTheta0());
         current.close();
         current = next;

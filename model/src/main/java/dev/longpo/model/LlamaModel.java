@@ -37,11 +37,14 @@ public final class LlamaModel implements AutoCloseable {
     private NDArray scale;
     private double ropeTheta;
     private int attentionBlock = 512;
+    private final DataType dtype;
 
     private LlamaModel(ModelConfig config, NDManager manager, Map<String, NDArray> params) {
         this.config = config;
         this.manager = manager;
         this.params = params;
+        NDArray embed = params.get("model.embed_tokens.weight");
+        this.dtype = embed == null ? DataType.FLOAT32 : embed.getDataType();
         this.ropeTheta = config.ropeTheta();
         this.eps = Tensors.scalar(manager, config.rmsNormEps());
         this.scale = Tensors.scalar(manager, config.attentionTemperature(ropeTheta) / Math.sqrt(config.headDim()));
@@ -92,6 +95,43 @@ public final class LlamaModel implements AutoCloseable {
             p.put(e.getKey(), Tensors.floats(m, data, e.getValue()));
         }
         return new LlamaModel(config, m, p);
+    }
+
+    /**
+     * A model from named arrays already in {@code m} (e.g. created straight from a memory-mapped
+     * safetensors file); shapes are checked, and every parameter must have the same data type: float32,
+     * or float16 for inference (attention softmax, RMSNorm and the logits are computed in float32, as
+     * transformers does; DJL 0.36 aborts the JVM on any cast to bfloat16, so half precision is float16).
+     */
+    public static LlamaModel fromNDArrays(ModelConfig config, NDManager m, Map<String, NDArray> arrays) {
+        TorchRuntime.start(0);
+        Map<String, NDArray> p = new LinkedHashMap<>();
+        DataType type = null;
+        for (Map.Entry<String, Shape> e : shapes(config).entrySet()) {
+            NDArray a = arrays.get(e.getKey());
+            if (a == null) {
+                throw new IllegalArgumentException("checkpoint has no tensor " + e.getKey());
+            }
+            if (!a.getShape().equals(e.getValue())) {
+                throw new IllegalArgumentException("tensor " + e.getKey() + " has shape " + a.getShape()
+                        + ", the config needs " + e.getValue());
+            }
+            if (type != null && a.getDataType() != type) {
+                throw new IllegalArgumentException("tensor " + e.getKey() + " is " + a.getDataType() + ", the others "
+                        + type);
+            }
+            type = a.getDataType();
+            p.put(e.getKey(), a);
+        }
+        if (type != DataType.FLOAT32 && type != DataType.FLOAT16) {
+            throw new IllegalArgumentException("parameters must be float32 or float16, got " + type);
+        }
+        return new LlamaModel(config, m, p);
+    }
+
+    /** The parameters' data type (float32, or float16 for an inference-only model). */
+    public DataType dataType() {
+        return dtype;
     }
 
     /** An independent copy of the weights (e.g. the frozen reference pi_S next to the trained policy). */
@@ -230,6 +270,9 @@ public final class LlamaModel implements AutoCloseable {
         NDManager m = tokens.getManager();
 
         NDArray[] rope = ropeTables(m, b, t, past, pad);
+        if (dtype != DataType.FLOAT32) {
+            rope = new NDArray[] {rope[0].toType(dtype, false), rope[1].toType(dtype, false)};
+        }
         NDArray fullMask = null;
         Map<Integer, NDArray> windowMasks = new java.util.HashMap<>();
         NDArray x = tokens.getNDArrayInternal()
@@ -274,8 +317,9 @@ public final class LlamaModel implements AutoCloseable {
             cache.advance(t);
         }
         x = rmsNorm(x, params.get("model.norm.weight"));
-        return x.matMul(params.get(config.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight")
+        NDArray logits = x.matMul(params.get(config.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight")
                 .transpose());
+        return dtype == DataType.FLOAT32 ? logits : logits.toType(DataType.FLOAT32, false);
     }
 
     /** Causal attention, one block of queries at a time, each block against the keys it may see. */
@@ -297,7 +341,8 @@ public final class LlamaModel implements AutoCloseable {
             raw.close();
             NDArray scores = scaled.add(mb);
             scaled.close();
-            NDArray p = scores.softmax(-1);
+            NDArray p = dtype == DataType.FLOAT32 ? scores.softmax(-1)
+                    : scores.toType(DataType.FLOAT32, false).softmax(-1).toType(dtype, false);
             scores.close();
             out.add(p.matMul(vb));
             p.close();
@@ -313,6 +358,11 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     private NDArray rmsNorm(NDArray x, NDArray w) {
+        if (dtype != DataType.FLOAT32) {
+            NDArray xf = x.toType(DataType.FLOAT32, false);
+            NDArray rms = xf.square().mean(new int[] {-1}, true).add(eps).sqrt();
+            return xf.div(rms).toType(dtype, false).mul(w);
+        }
         NDArray rms = x.square().mean(new int[] {-1}, true).add(eps).sqrt();
         return x.div(rms).mul(w);
     }

@@ -22,6 +22,11 @@ public final class ModelAnswerer implements Evaluator.Answerer {
         this.fmt = ChatFormat.of(tokenizer);
     }
 
+    @Override
+    public boolean countsOwnTokens() {
+        return !(fmt.tokenizer() instanceof dev.longpo.text.ByteTokenizer);
+    }
+
     /** Prompt tokens of a real tokenizer (task lengths count them); empty for the byte tokenizer, whose tokens are bytes. */
     @Override
     public java.util.OptionalInt promptTokens(TaskInstance instance) {

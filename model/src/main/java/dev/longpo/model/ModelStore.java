@@ -1,6 +1,10 @@
 package dev.longpo.model;
 
 import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import dev.longpo.text.ByteTokenizer;
 import dev.longpo.text.Tokenizer;
 import java.io.IOException;
@@ -59,7 +63,12 @@ public final class ModelStore {
 
     /** The model and tokenizer of a model directory. */
     public static Loaded load(Path dir, Device device) throws IOException {
-        LlamaModel model = loadModel(dir, device);
+        return load(dir, device, DataType.FLOAT32);
+    }
+
+    /** The model, its parameters in {@code dtype}, and tokenizer of a model directory. */
+    public static Loaded load(Path dir, Device device, DataType dtype) throws IOException {
+        LlamaModel model = loadModel(dir, device, dtype);
         try {
             return new Loaded(model, tokenizer(dir, model.config()));
         } catch (IOException | RuntimeException e) {
@@ -68,32 +77,99 @@ public final class ModelStore {
         }
     }
 
-    /**
-     * The model of a model directory alone. A tensor the configured architecture does not use (say a
-     * bias the config does not declare) is refused rather than dropped; rotary tables that old
-     * checkpoints store ({@code rotary_emb.inv_freq}) and a tied model's {@code lm_head.weight} are
-     * derived, not read.
-     */
+    /** The model of a model directory in float32 (see {@link #loadModel(Path, Device, DataType)}). */
     public static LlamaModel loadModel(Path dir, Device device) throws IOException {
+        return loadModel(dir, device, DataType.FLOAT32);
+    }
+
+    /**
+     * The model of a model directory alone, its parameters in {@code dtype} (float32, or float16 for
+     * inference; bfloat16 checkpoints are widened). Each tensor goes from its memory-mapped file straight to the engine's memory, never
+     * through a Java array, so a model needs no Java heap of its size. A tensor the configured
+     * architecture does not use (say a bias the config does not declare) is refused rather than
+     * dropped; rotary tables that old checkpoints store ({@code rotary_emb.inv_freq}) and a tied model's
+     * {@code lm_head.weight} are derived, not read.
+     */
+    public static LlamaModel loadModel(Path dir, Device device, DataType dtype) throws IOException {
         if (!Files.isDirectory(dir)) {
             throw new IOException("model directory " + dir + " does not exist");
         }
-        ModelConfig config = ModelConfig.read(dir.resolve("config.json"));
-        Map<String, SafeTensors.Tensor> tensors = SafeTensors.readModel(dir);
-        Map<String, float[]> arrays = new LinkedHashMap<>();
-        tensors.forEach((k, v) -> arrays.put(k, v.data()));
-        if (config.tieWordEmbeddings()) {
-            arrays.remove("lm_head.weight");
+        if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT16) {
+            throw new IllegalArgumentException("model.dtype must be float32 or float16, got " + dtype);
         }
-        arrays.keySet().removeIf(k -> k.endsWith("rotary_emb.inv_freq"));
-        Map<String, ?> expected = LlamaModel.shapes(config);
-        for (String name : arrays.keySet()) {
-            if (!expected.containsKey(name)) {
-                throw new UnsupportedModelException(dir + ": tensor " + name + " is not part of a " + config.modelType()
-                        + " model as config.json describes it (a key missing from the config, or another architecture)");
+        ModelConfig config = ModelConfig.read(dir.resolve("config.json"));
+        Map<String, Shape> expected = LlamaModel.shapes(config);
+        TorchRuntime.start(0);
+        NDManager m = NDManager.newBaseManager(device);
+        Map<String, NDArray> arrays = new LinkedHashMap<>();
+        try {
+            SafeTensors.visitModel(dir, (name, type, shape, data) -> {
+                if (name.endsWith("rotary_emb.inv_freq") || (config.tieWordEmbeddings() && name.equals("lm_head.weight"))) {
+                    return;
+                }
+                if (!expected.containsKey(name)) {
+                    throw new UnsupportedModelException(dir + ": tensor " + name + " is not part of a "
+                            + config.modelType() + " model as config.json describes it (a key missing from the config,"
+                            + " or another architecture)");
+                }
+                arrays.put(name, toEngine(m, type, shape, data, dtype));
+            });
+            return LlamaModel.fromNDArrays(config, m, arrays);
+        } catch (IOException | RuntimeException e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    /** Elements converted per slice: bounds the off-heap staging buffer (256 MB) whatever the tensor's size. */
+    private static final int SLICE = 64 << 20;
+
+    /**
+     * One tensor in torch-owned memory as {@code dtype}. float32 data is copied from the mapped view;
+     * 16-bit data (which DJL cannot take from a buffer) is widened to float32 slice by slice in an
+     * off-heap staging buffer. Either way no Java array of the tensor's size is made.
+     */
+    private static NDArray toEngine(NDManager m, String type, long[] shape, java.nio.ByteBuffer data, DataType dtype) {
+        long n = 1;
+        for (long d : shape) {
+            n *= d;
+        }
+        long row = shape.length == 0 ? 1 : n / Math.max(1, shape[0]);
+        long rowsPerSlice = shape.length == 0 ? 1 : Math.max(1, SLICE / Math.max(1, row));
+        long rows = shape.length == 0 ? 1 : shape[0];
+        int width = type.equals("F32") ? 4 : 2;
+        java.util.List<NDArray> slices = new java.util.ArrayList<>();
+        for (long r0 = 0; r0 < rows; r0 += rowsPerSlice) {
+            long r1 = Math.min(rows, r0 + rowsPerSlice);
+            long count = (r1 - r0) * row;
+            java.nio.ByteBuffer src = data.duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            src.position((int) (r0 * row * width)).limit((int) (r1 * row * width));
+            java.nio.ByteBuffer f32 = java.nio.ByteBuffer.allocateDirect((int) (count * 4)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            if (width == 4) {
+                f32.put(src.slice().order(java.nio.ByteOrder.LITTLE_ENDIAN));
+            } else {
+                java.nio.ShortBuffer halves = src.slice().order(java.nio.ByteOrder.LITTLE_ENDIAN).asShortBuffer();
+                while (halves.hasRemaining()) {
+                    short h = halves.get();
+                    f32.putFloat(type.equals("BF16") ? Float.intBitsToFloat((h & 0xffff) << 16) : SafeTensors.halfToFloat(h));
+                }
+            }
+            f32.flip();
+            long[] sliceShape = shape.clone();
+            if (sliceShape.length > 0) {
+                sliceShape[0] = r1 - r0;
+            }
+            // copied into torch-owned memory at once: DJL may free buffer-backed data before it is last read
+            try (NDArray view = m.create(f32, new Shape(sliceShape), DataType.FLOAT32)) {
+                slices.add(view.toType(dtype, true));
             }
         }
-        return LlamaModel.fromArrays(config, device, arrays);
+        if (slices.size() == 1) {
+            return slices.get(0);
+        }
+        NDArray whole = ai.djl.ndarray.NDArrays.concat(new ai.djl.ndarray.NDList(slices), 0);
+        slices.forEach(NDArray::close);
+        return whole;
     }
 
     /** The tokenizer of a model directory (byte, or its tokenizer.json). */

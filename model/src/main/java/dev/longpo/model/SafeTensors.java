@@ -144,6 +144,83 @@ public final class SafeTensors {
         }
     }
 
+    /** Receives one tensor's raw little-endian bytes (a read-only memory-mapped view, valid during the call). */
+    @FunctionalInterface
+    public interface Visitor {
+        void tensor(String name, String dtype, long[] shape, ByteBuffer data) throws IOException;
+    }
+
+    /**
+     * Hands every tensor of a model directory (one file, or the shards of its index) to {@code visitor}
+     * as a memory-mapped view, without copying it into the Java heap: how a model of any size is loaded.
+     */
+    public static void visitModel(Path dir, Visitor visitor) throws IOException {
+        for (Path f : files(dir)) {
+            visit(f, visitor);
+        }
+    }
+
+    private static java.util.List<Path> files(Path dir) throws IOException {
+        Path single = dir.resolve("model.safetensors");
+        Path index = dir.resolve("model.safetensors.index.json");
+        if (Files.exists(index)) {
+            JsonNode map = JSON.readTree(index.toFile()).get("weight_map");
+            java.util.Set<String> names = new java.util.TreeSet<>();
+            map.fields().forEachRemaining(e -> names.add(e.getValue().asText()));
+            return names.stream().map(dir::resolve).toList();
+        }
+        if (Files.exists(single)) {
+            return java.util.List.of(single);
+        }
+        throw new IOException("no model.safetensors or model.safetensors.index.json in " + dir);
+    }
+
+    /** Visits each tensor of one file as a memory-mapped view, after checking its header. */
+    static void visit(Path file, Visitor visitor) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = ch.size();
+            if (size < 8) {
+                throw new IOException(file + " is not a safetensors file (too short)");
+            }
+            ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            ch.read(lenBuf, 0);
+            long headerLen = lenBuf.flip().getLong();
+            if (headerLen <= 0 || headerLen > size - 8 || headerLen > 100_000_000) {
+                throw new IOException(file + " has an invalid safetensors header length " + headerLen);
+            }
+            ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
+            ch.read(hb, 8);
+            JsonNode header = JSON.readTree(new String(hb.array(), StandardCharsets.UTF_8).trim());
+            long dataStart = 8 + headerLen;
+            for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                if (e.getKey().equals("__metadata__")) {
+                    continue;
+                }
+                String dtype = e.getValue().get("dtype").asText();
+                JsonNode shapeNode = e.getValue().get("shape");
+                long[] shape = new long[shapeNode.size()];
+                long n = 1;
+                for (int i = 0; i < shape.length; i++) {
+                    shape[i] = shapeNode.get(i).asLong();
+                    n *= shape[i];
+                }
+                long begin = e.getValue().get("data_offsets").get(0).asLong();
+                long end = e.getValue().get("data_offsets").get(1).asLong();
+                int width = switch (dtype) {
+                    case "F32" -> 4;
+                    case "BF16", "F16" -> 2;
+                    default -> throw new IOException("tensor " + e.getKey() + " has unsupported dtype " + dtype);
+                };
+                if (end - begin != n * width || dataStart + end > size) {
+                    throw new IOException("tensor " + e.getKey() + " in " + file + " has inconsistent offsets");
+                }
+                visitor.tensor(e.getKey(), dtype, shape, ch.map(FileChannel.MapMode.READ_ONLY, dataStart + begin,
+                        end - begin).order(ByteOrder.LITTLE_ENDIAN));
+            }
+        }
+    }
+
     /** IEEE 754 half precision to float. */
     static float halfToFloat(short h) {
         int bits = h & 0xffff;

@@ -32,6 +32,11 @@ class EvaluatorTokensTest {
             }
 
             @Override
+            public boolean countsOwnTokens() {
+                return true;
+            }
+
+            @Override
             public OptionalInt promptTokens(TaskInstance t) {
                 return OptionalInt.of(fmt.prompt(t.context(), t.question()).length);
             }

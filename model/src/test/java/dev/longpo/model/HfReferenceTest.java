@@ -73,6 +73,30 @@ class HfReferenceTest {
 
     @ParameterizedTest
     @MethodSource("cases")
+    void halfPrecisionInferenceStaysCloseToTheReferenceAndGenerates(String name) throws Exception {
+        Path dir = ROOT.resolve(name);
+        JsonNode expected = JSON.readTree(dir.resolve("expected.json").toFile());
+        double[] want = JSON.convertValue(expected.get("next_token_logprobs"), double[].class);
+        try (LlamaModel model = ModelStore.loadModel(dir, Device.cpu(), ai.djl.ndarray.types.DataType.FLOAT16)) {
+            assertEquals(ai.djl.ndarray.types.DataType.FLOAT16, model.dataType());
+            assertEquals(ai.djl.ndarray.types.DataType.FLOAT16,
+                    model.parameters().get("model.norm.weight").getDataType());
+            double[] got = logprobs(model, tokens(expected));
+            double mean = 0;
+            for (int i = 0; i < want.length; i++) {
+                mean += Math.abs(got[i] - want[i]) / want.length;
+            }
+            // float16 keeps 11 bits of mantissa: weights and activations round at ~0.05%
+            assertTrue(mean < 0.02, name + ": mean |log-prob difference| in float16 " + mean);
+            int[] prompt = java.util.Arrays.copyOf(tokens(expected), 12);
+            var out = Generator.generate(model, 0, java.util.List.of(prompt),
+                    Generator.Settings.builder().maxNewTokens(4).build());
+            assertEquals(4, out.get(0).tokens().length);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("cases")
     void theFeatureOfEachCaseChangesTheResult(String name) throws Exception {
         Path dir = ROOT.resolve(name);
         ObjectNode config = (ObjectNode) JSON.readTree(dir.resolve("config.json").toFile());

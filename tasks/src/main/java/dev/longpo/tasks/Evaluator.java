@@ -23,10 +23,16 @@ public final class Evaluator {
 
         /**
          * The prompt length of an instance in the model's own tokens, or empty when the model's tokens are
-         * the bytes the task generators count (the byte tokenizer): then an instance is exactly as long as asked.
+         * the bytes the task generators count (the byte tokenizer): then an instance is exactly as long as
+         * asked, and is generated as it always was.
          */
         default java.util.OptionalInt promptTokens(TaskInstance instance) {
             return java.util.OptionalInt.empty();
+        }
+
+        /** Whether {@link #promptTokens} counts tokens other than bytes. */
+        default boolean countsOwnTokens() {
+            return false;
         }
     }
 
@@ -36,11 +42,11 @@ public final class Evaluator {
      * prompt of at most {@code length} tokens. The byte tokenizer takes the generator's instance as is.
      */
     static TaskInstance sized(Answerer model, Tasks.Task task, int length, double depth, Random rnd) {
+        if (!model.countsOwnTokens()) {
+            return task.generate(length, depth, rnd);
+        }
         long seed = rnd.nextLong();
         TaskInstance first = task.generate(length, depth, new Random(seed));
-        if (model.promptTokens(first).isEmpty()) {
-            return first;
-        }
         int tolerance = Math.max(1, length / 100);
         int lo = -1;
         int hi = -1;
