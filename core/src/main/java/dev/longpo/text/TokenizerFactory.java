@@ -10,7 +10,7 @@ public final class TokenizerFactory {
     private TokenizerFactory() {
     }
 
-    /** The tokenizer named {@code name}: {@code byte}, or a path to a {@code tokenizer.json}. */
+    /** The tokenizer named {@code name}: {@code byte}, or a model directory (or its {@code tokenizer.json}). */
     public static Tokenizer forName(String name) {
         if ("byte".equals(name)) {
             return ByteTokenizer.INSTANCE;
