@@ -30,7 +30,6 @@ import dev.longpo.workers.InstructionGenerator;
 import dev.longpo.workers.ModelSlot;
 import dev.longpo.workers.ResponseGenerator;
 import dev.longpo.workers.Trainer;
-import dev.longpo.workers.TransactionalWorker;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -87,18 +86,6 @@ class HfModelLoopIT {
         };
     }
 
-    private static Thread background(AtomicBoolean stop, TransactionalWorker<?> w) {
-        Thread t = new Thread(() -> {
-            try {
-                w.run(stop);
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
-        t.start();
-        return t;
-    }
-
     @ParameterizedTest
     @CsvSource({"llama, llama3", "mistral, llama2", "qwen2, qwen3"})
     void aRealFamilyGoesThroughEveryModelStage(String family, String tokenizer) throws Exception {
@@ -131,10 +118,10 @@ class HfModelLoopIT {
                          SelfInstruct.PAPER);
                  ResponseGenerator respond = new ResponseGenerator(clients, slot, run + "-r", 1, 8, false)) {
                 assertInstanceOf(HfTokenizer.class, slot.model().tokenizer());
-                Thread ti = background(stop, instruct);
+                Thread ti = Background.start(stop, instruct::run);
                 TestUtils.waitForCondition(() -> !deadLetters(clients, "instruct").isEmpty()
                         || !TopicReader.readAll(clients, Topics.INSTRUCTIONS).isEmpty(), 120_000, "the instruction outcome");
-                Thread tr = background(stop, respond);
+                Thread tr = Background.start(stop, respond::run);
                 TestUtils.waitForCondition(() -> !TopicReader.readAll(clients, Topics.PREFERENCE_PAIRS).isEmpty(),
                         120_000, "the preference pair");
                 stop.set(true);
@@ -183,7 +170,7 @@ class HfModelLoopIT {
                     .optBatchSize(2).build();
             AtomicBoolean stopEval = new AtomicBoolean();
             try (EvaluatorWorker w = new EvaluatorWorker(clients, run + "-e", es, Device.cpu())) {
-                Thread te = background(stopEval, w);
+                Thread te = Background.start(stopEval, w::run);
                 TestUtils.waitForCondition(() -> results(clients, announced.getModelVersion()).size() >= 3, 180_000,
                         () -> "evaluation of the checkpoint; dead letters: " + deadLetters(clients, "eval"));
                 stopEval.set(true);

@@ -55,14 +55,7 @@ class InstructionWorkerIT {
         AtomicBoolean stop = new AtomicBoolean();
         try (ModelSlot slot = new ModelSlot(clients, tag, Path.of("..", "models", "pi-s"), "pi_S", Device.cpu());
              InstructionGenerator gen = new InstructionGenerator(clients, slot, tag, 6, 4, 48, SelfInstruct.MINI)) {
-            Thread t = new Thread(() -> {
-                try {
-                    gen.run(stop);
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            t.start();
+            Thread t = Background.start(stop, gen::run);
             // the shared topic may hold other tests' requests first: wait for this test's own outcomes
             TestUtils.waitForCondition(() -> instructions(clients, tag).size() + deadLetters(clients, tag).size() >= 6,
                     180_000, "an outcome for each of the six requests");

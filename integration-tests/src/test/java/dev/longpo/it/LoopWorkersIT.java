@@ -41,22 +41,6 @@ class LoopWorkersIT {
     @TempDir
     Path dir;
 
-    interface Body {
-        void run(AtomicBoolean stop) throws Exception;
-    }
-
-    private static Thread background(AtomicBoolean stop, Body body) {
-        Thread t = new Thread(() -> {
-            try {
-                body.run(stop);
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
-        t.start();
-        return t;
-    }
-
     @Test
     void checkpointsAreEvaluatedAndBadOnesDeadLettered() throws Exception {
         KafkaClients clients = RealStack.get().clients();
@@ -77,7 +61,7 @@ class LoopWorkersIT {
                 .optLengths(List.of(64, 128)).optDepths(List.of(0.5)).optSamples(2).optSeed(1).optBatchSize(4).build();
         AtomicBoolean stop = new AtomicBoolean();
         try (EvaluatorWorker w = new EvaluatorWorker(clients, run, es, Device.cpu())) {
-            Thread t = background(stop, w::run);
+            Thread t = Background.start(stop, w::run);
             TestUtils.waitForCondition(() -> results(clients, run + "-good").size() >= 5, 120_000,
                     "the good checkpoint's five results");
             stop.set(true);
@@ -106,7 +90,7 @@ class LoopWorkersIT {
                 .optShortTasks(List.of("short_mc")).build();
         AtomicBoolean stop = new AtomicBoolean();
         try (ControllerWorker w = new ControllerWorker(clients, cs)) {
-            Thread t = background(stop, w::run);
+            Thread t = Background.start(stop, w::run);
             TestUtils.waitForCondition(() -> decisions(clients, run).size() >= 1, 30_000, "the first START");
             try (KafkaProducer<String, SpecificRecord> p = clients.producer("it-ctl", null)) {
                 p.send(new ProducerRecord<>(Topics.EVAL_RESULTS.name(), "pi_S", eval("pi_S", "short_mc", 128, 0.8)));
@@ -128,7 +112,7 @@ class LoopWorkersIT {
 
         AtomicBoolean stop2 = new AtomicBoolean();
         try (ControllerWorker again = new ControllerWorker(clients, cs)) {
-            Thread t = background(stop2, again::run);
+            Thread t = Background.start(stop2, again::run);
             Thread.sleep(5000); // time to read every topic back and to decide again, if it wrongly would
             stop2.set(true);
             t.join(30_000);

@@ -252,20 +252,20 @@ public final class HfTokenizer implements Tokenizer {
 
     @Override
     public String decode(int[] ids) {
+        return hf.decode(toLongs(ids), true);
+    }
+
+    private static long[] toLongs(int[] ids) {
         long[] l = new long[ids.length];
         for (int i = 0; i < ids.length; i++) {
             l[i] = ids[i];
         }
-        return hf.decode(l, true);
+        return l;
     }
 
     @Override
     public String decodeWithSpecials(int[] ids) {
-        long[] l = new long[ids.length];
-        for (int i = 0; i < ids.length; i++) {
-            l[i] = ids[i];
-        }
-        return hf.decode(l, false);
+        return hf.decode(toLongs(ids), false);
     }
 
     /** Empty: the chat template writes the begin-of-sequence token itself. */

@@ -159,9 +159,11 @@ public final class ModelStore {
             if (sliceShape.length > 0) {
                 sliceShape[0] = r1 - r0;
             }
-            // copied into torch-owned memory at once: DJL may free buffer-backed data before it is last read
+            // copied into torch-owned memory at once: the buffer is freed when Java collects it. duplicate()
+            // copies; toType(FLOAT32, copy=true) on a float32 array does not (it returned an alias of the buffer,
+            // whose values turned to garbage later: NaN logits from a loaded model)
             try (NDArray view = m.create(f32, new Shape(sliceShape), DataType.FLOAT32)) {
-                slices.add(view.toType(dtype, true));
+                slices.add(dtype == DataType.FLOAT32 ? view.duplicate() : view.toType(dtype, false));
             }
         }
         if (slices.size() == 1) {

@@ -87,61 +87,20 @@ public final class SafeTensors {
 
     /** Reads every tensor of a file (memory-mapped) as float32. */
     public static Contents read(Path file) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            long size = ch.size();
-            if (size < 8) {
-                throw new IOException(file + " is not a safetensors file (too short)");
-            }
-            ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-            ch.read(lenBuf, 0);
-            long headerLen = lenBuf.flip().getLong();
-            if (headerLen <= 0 || headerLen > size - 8 || headerLen > 100_000_000) {
-                throw new IOException(file + " has an invalid safetensors header length " + headerLen);
-            }
-            ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
-            ch.read(hb, 8);
-            JsonNode header = JSON.readTree(new String(hb.array(), StandardCharsets.UTF_8).trim());
-            long dataStart = 8 + headerLen;
-            Map<String, Tensor> tensors = new LinkedHashMap<>();
-            Map<String, String> meta = new LinkedHashMap<>();
-            for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
-                if (e.getKey().equals("__metadata__")) {
-                    e.getValue().fields().forEachRemaining(m -> meta.put(m.getKey(), m.getValue().asText()));
-                    continue;
-                }
-                String dtype = e.getValue().get("dtype").asText();
-                JsonNode shapeNode = e.getValue().get("shape");
-                long[] shape = new long[shapeNode.size()];
-                long n = 1;
-                for (int i = 0; i < shape.length; i++) {
-                    shape[i] = shapeNode.get(i).asLong();
-                    n *= shape[i];
-                }
-                long begin = e.getValue().get("data_offsets").get(0).asLong();
-                long end = e.getValue().get("data_offsets").get(1).asLong();
-                int width = switch (dtype) {
-                    case "F32" -> 4;
-                    case "BF16", "F16" -> 2;
-                    default -> throw new IOException("tensor " + e.getKey() + " has unsupported dtype " + dtype);
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        Map<String, String> meta = new LinkedHashMap<>();
+        visit(file, (name, dtype, shape, raw) -> {
+            float[] values = new float[raw.remaining() / (dtype.equals("F32") ? 4 : 2)];
+            for (int i = 0; i < values.length; i++) {
+                values[i] = switch (dtype) {
+                    case "F32" -> raw.getFloat();
+                    case "BF16" -> Float.intBitsToFloat((raw.getShort() & 0xffff) << 16);
+                    default -> halfToFloat(raw.getShort());
                 };
-                if (end - begin != n * width || dataStart + end > size) {
-                    throw new IOException("tensor " + e.getKey() + " in " + file + " has inconsistent offsets");
-                }
-                ByteBuffer raw = ch.map(FileChannel.MapMode.READ_ONLY, dataStart + begin, end - begin)
-                        .order(ByteOrder.LITTLE_ENDIAN);
-                float[] values = new float[(int) n];
-                for (int i = 0; i < n; i++) {
-                    values[i] = switch (dtype) {
-                        case "F32" -> raw.getFloat();
-                        case "BF16" -> Float.intBitsToFloat((raw.getShort() & 0xffff) << 16);
-                        default -> halfToFloat(raw.getShort());
-                    };
-                }
-                tensors.put(e.getKey(), new Tensor(dtype, shape, values));
             }
-            return new Contents(tensors, meta);
-        }
+            tensors.put(name, new Tensor(dtype, shape, values));
+        }, meta);
+        return new Contents(tensors, meta);
     }
 
     /** Receives one tensor's raw little-endian bytes (a read-only memory-mapped view, valid during the call). */
@@ -156,7 +115,7 @@ public final class SafeTensors {
      */
     public static void visitModel(Path dir, Visitor visitor) throws IOException {
         for (Path f : files(dir)) {
-            visit(f, visitor);
+            visit(f, visitor, new LinkedHashMap<>());
         }
     }
 
@@ -175,8 +134,8 @@ public final class SafeTensors {
         throw new IOException("no model.safetensors or model.safetensors.index.json in " + dir);
     }
 
-    /** Visits each tensor of one file as a memory-mapped view, after checking its header. */
-    static void visit(Path file, Visitor visitor) throws IOException {
+    /** Visits each tensor of one file as a memory-mapped view, after checking its header; collects its metadata. */
+    static void visit(Path file, Visitor visitor, Map<String, String> metadata) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size < 8) {
@@ -195,6 +154,7 @@ public final class SafeTensors {
             for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
                 if (e.getKey().equals("__metadata__")) {
+                    e.getValue().fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
                     continue;
                 }
                 String dtype = e.getValue().get("dtype").asText();
@@ -235,25 +195,5 @@ public final class SafeTensors {
             return Float.intBitsToFloat(sign | 0x7f800000 | (mant << 13));
         }
         return Float.intBitsToFloat(sign | ((exp - 15 + 127) << 23) | (mant << 13));
-    }
-
-    /** All tensors of a model directory: {@code model.safetensors}, or the shards named by its index. */
-    public static Map<String, Tensor> readModel(Path dir) throws IOException {
-        Path single = dir.resolve("model.safetensors");
-        Path index = dir.resolve("model.safetensors.index.json");
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        if (Files.exists(index)) {
-            JsonNode map = JSON.readTree(index.toFile()).get("weight_map");
-            java.util.Set<String> files = new java.util.TreeSet<>();
-            map.fields().forEachRemaining(e -> files.add(e.getValue().asText()));
-            for (String f : files) {
-                out.putAll(read(dir.resolve(f)).tensors());
-            }
-        } else if (Files.exists(single)) {
-            out.putAll(read(single).tensors());
-        } else {
-            throw new IOException("no model.safetensors or model.safetensors.index.json in " + dir);
-        }
-        return out;
     }
 }

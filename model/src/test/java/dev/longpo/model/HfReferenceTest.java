@@ -51,22 +51,30 @@ class HfReferenceTest {
         }
     }
 
-    private static int[] tokens(JsonNode expected) {
-        return JSON.convertValue(expected.get("tokens"), int[].class);
+    private static double maxDifference(double[] a, double[] b) {
+        double worst = 0;
+        for (int i = 0; i < b.length; i++) {
+            worst = Math.max(worst, Math.abs(a[i] - b[i]));
+        }
+        return worst;
+    }
+
+    /** One committed case: its checkpoint folder, token ids and the reference's next-token log-probs. */
+    record Case(Path dir, int[] tokens, double[] want) {
+        static Case of(String name) throws java.io.IOException {
+            Path dir = ROOT.resolve(name);
+            JsonNode expected = JSON.readTree(dir.resolve("expected.json").toFile());
+            return new Case(dir, JSON.convertValue(expected.get("tokens"), int[].class),
+                    JSON.convertValue(expected.get("next_token_logprobs"), double[].class));
+        }
     }
 
     @ParameterizedTest
     @MethodSource("cases")
     void perTokenLogprobsMatchTheReference(String name) throws Exception {
-        Path dir = ROOT.resolve(name);
-        JsonNode expected = JSON.readTree(dir.resolve("expected.json").toFile());
-        double[] want = JSON.convertValue(expected.get("next_token_logprobs"), double[].class);
-        try (LlamaModel model = ModelStore.loadModel(dir, Device.cpu())) {
-            double[] got = logprobs(model, tokens(expected));
-            double worst = 0;
-            for (int i = 0; i < want.length; i++) {
-                worst = Math.max(worst, Math.abs(got[i] - want[i]));
-            }
+        Case c = Case.of(name);
+        try (LlamaModel model = ModelStore.loadModel(c.dir(), Device.cpu())) {
+            double worst = maxDifference(logprobs(model, c.tokens()), c.want());
             assertTrue(worst < 1e-4, name + ": max |log-prob difference| " + worst);
         }
     }
@@ -74,21 +82,20 @@ class HfReferenceTest {
     @ParameterizedTest
     @MethodSource("cases")
     void halfPrecisionInferenceStaysCloseToTheReferenceAndGenerates(String name) throws Exception {
-        Path dir = ROOT.resolve(name);
-        JsonNode expected = JSON.readTree(dir.resolve("expected.json").toFile());
-        double[] want = JSON.convertValue(expected.get("next_token_logprobs"), double[].class);
-        try (LlamaModel model = ModelStore.loadModel(dir, Device.cpu(), ai.djl.ndarray.types.DataType.FLOAT16)) {
+        Case c = Case.of(name);
+        double[] want = c.want();
+        try (LlamaModel model = ModelStore.loadModel(c.dir(), Device.cpu(), ai.djl.ndarray.types.DataType.FLOAT16)) {
             assertEquals(ai.djl.ndarray.types.DataType.FLOAT16, model.dataType());
             assertEquals(ai.djl.ndarray.types.DataType.FLOAT16,
                     model.parameters().get("model.norm.weight").getDataType());
-            double[] got = logprobs(model, tokens(expected));
+            double[] got = logprobs(model, c.tokens());
             double mean = 0;
             for (int i = 0; i < want.length; i++) {
                 mean += Math.abs(got[i] - want[i]) / want.length;
             }
             // float16 keeps 11 bits of mantissa: weights and activations round at ~0.05%
             assertTrue(mean < 0.02, name + ": mean |log-prob difference| in float16 " + mean);
-            int[] prompt = java.util.Arrays.copyOf(tokens(expected), 12);
+            int[] prompt = java.util.Arrays.copyOf(c.tokens(), 12);
             var out = Generator.generate(model, 0, java.util.List.of(prompt),
                     Generator.Settings.builder().maxNewTokens(4).build());
             assertEquals(4, out.get(0).tokens().length);
@@ -98,10 +105,9 @@ class HfReferenceTest {
     @ParameterizedTest
     @MethodSource("cases")
     void theFeatureOfEachCaseChangesTheResult(String name) throws Exception {
-        Path dir = ROOT.resolve(name);
+        Case c = Case.of(name);
+        Path dir = c.dir();
         ObjectNode config = (ObjectNode) JSON.readTree(dir.resolve("config.json").toFile());
-        JsonNode expected = JSON.readTree(dir.resolve("expected.json").toFile());
-        double[] want = JSON.convertValue(expected.get("next_token_logprobs"), double[].class);
         ObjectNode plain = config.deepCopy();
         plain.remove(java.util.List.of("rope_scaling", "sliding_window", "use_sliding_window"));
         if (name.equals("llama-defaults")) {
@@ -123,11 +129,7 @@ class HfReferenceTest {
             }
         }
         try (LlamaModel model = ModelStore.loadModel(copy, Device.cpu())) {
-            double[] got = logprobs(model, tokens(expected));
-            double worst = 0;
-            for (int i = 0; i < want.length; i++) {
-                worst = Math.max(worst, Math.abs(got[i] - want[i]));
-            }
+            double worst = maxDifference(logprobs(model, c.tokens()), c.want());
             assertTrue(worst > 0.01, name + ": the case does not exercise its feature (" + worst + ")");
         }
         assertEquals(config.path("model_type").asText(), ModelConfig.read(dir.resolve("config.json")).modelType());

@@ -120,6 +120,32 @@ class WeightsTest {
     }
 
     @Test
+    void aLoadedModelOwnsItsWeightsAfterTheLoadingBuffersAreGone() throws Exception {
+        try (LlamaModel model = TinyModels.random(33)) {
+            ModelStore.save(model, dir.resolve("m"), Map.of());
+            try (LlamaModel loaded = ModelStore.loadModel(dir.resolve("m"), Device.cpu())) {
+                // free the staging buffers and reuse their memory, as a long-running worker does
+                for (int round = 0; round < 5; round++) {
+                    System.gc();
+                    java.util.List<ByteBuffer> churn = new java.util.ArrayList<>();
+                    for (int i = 0; i < 64; i++) {
+                        ByteBuffer b = ByteBuffer.allocateDirect(64 * 1024);
+                        while (b.hasRemaining()) {
+                            b.put((byte) 0x7f);
+                        }
+                        churn.add(b);
+                    }
+                    Thread.sleep(20);
+                }
+                for (var e : model.parameters().entrySet()) {
+                    assertArrayEquals(e.getValue().toFloatArray(), loaded.parameters().get(e.getKey()).toFloatArray(),
+                            e.getKey());
+                }
+            }
+        }
+    }
+
+    @Test
     void aMissingTensorIsAClearError() throws Exception {
         try (LlamaModel model = TinyModels.random(32)) {
             ModelStore.save(model, dir.resolve("m"), Map.of());
