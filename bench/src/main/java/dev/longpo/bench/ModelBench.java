@@ -33,7 +33,7 @@ public final class ModelBench {
 
     public static void main(String[] args) throws Exception {
         if (args.length > 0 && args[0].equals("train-one")) {
-            trainOne(Integer.parseInt(args[1]), Integer.parseInt(args[2]));
+            trainOne(Integer.parseInt(args[1]), Integer.parseInt(args[2]), Boolean.parseBoolean(args[3]));
             return;
         }
         int threads = args.length > 0 ? Integer.parseInt(args[0]) : 2;
@@ -56,13 +56,19 @@ public final class ModelBench {
             }
         }
         System.out.println();
-        System.out.println("| sequence length (each of chosen, rejected) | LongPO step (s) | tokens/s | peak RSS (MB) |");
-        System.out.println("|---|---|---|---|");
-        for (int len : new int[] {256, 1024, 2048, 4096}) {
-            String out = ChildJvm.run(List.of("-Xmx2g", "-cp", System.getProperty("java.class.path")),
-                    List.of(ModelBench.class.getName(), "train-one", String.valueOf(len), String.valueOf(threads)),
-                    Duration.ofMinutes(20));
-            System.out.println(out.lines().filter(l -> l.startsWith("|")).findFirst().orElse("| " + len + " | failed |"));
+        System.out.println("| sequence length (each of chosen, rejected) | backward | LongPO step (s) | tokens/s | peak RSS (MB) |");
+        System.out.println("|---|---|---|---|---|");
+        for (int len : new int[] {256, 1024, 2048, 4096, 8192, 16384}) {
+            for (boolean recompute : new boolean[] {false, true}) {
+                if (!recompute && len > 4096) {
+                    continue; // stored attention at 8K+ needs more memory and time than this machine has
+                }
+                String out = ChildJvm.run(List.of("-Xmx2g", "-cp", System.getProperty("java.class.path")),
+                        List.of(ModelBench.class.getName(), "train-one", String.valueOf(len), String.valueOf(threads),
+                                String.valueOf(recompute)), Duration.ofMinutes(30));
+                System.out.println(out.lines().filter(l -> l.startsWith("|")).findFirst()
+                        .orElse("| " + len + " | " + (recompute ? "recomputed" : "stored") + " | failed |"));
+            }
         }
     }
 
@@ -85,12 +91,16 @@ public final class ModelBench {
         return ByteTokenizer.INSTANCE.encode(sb.substring(0, n));
     }
 
-    /** One JVM, one length: a warm-up step then three timed LongPO steps (batch = one chosen + one rejected row). */
-    private static void trainOne(int len, int threads) throws Exception {
+    /**
+     * One JVM, one length: a warm-up step then three timed LongPO steps (batch = one chosen + one rejected
+     * row), with the layers' activations stored for backward or recomputed ({@code recompute}).
+     */
+    private static void trainOne(int len, int threads, boolean recompute) throws Exception {
         TorchRuntime.start(threads);
         try (LlamaModel model = LlamaModel.random(ModelConfig.miniDefault(), Device.cpu(), 1)) {
             model.setRopeTheta(40_000);
             model.setTrainable(true);
+            model.setRecompute(recompute);
             String context = ByteTokenizer.INSTANCE.decode(text(len - 40, new Random(len)));
             PreferenceSample s = new PreferenceSample("b", context, List.of("What is the key?"),
                     List.of(ByteTokenizer.INSTANCE.encode("1234")), List.of(ByteTokenizer.INSTANCE.encode("unknown")),
@@ -106,8 +116,8 @@ public final class ModelBench {
                     }
                 }
                 secs /= 3;
-                System.out.printf(Locale.ROOT, "| %d | %.3f | %.0f | %d |%n", s.tokenCount(FMT) / 2, secs,
-                        s.tokenCount(FMT) / secs, peakRssMb());
+                System.out.printf(Locale.ROOT, "| %d | %s | %.3f | %.0f | %d |%n", s.tokenCount(FMT) / 2,
+                        recompute ? "recomputed" : "stored", secs, s.tokenCount(FMT) / secs, peakRssMb());
             }
         }
     }

@@ -300,6 +300,7 @@ public final class Reproduction {
              ModelStore.Loaded teacher = arm.selfDistillation() ? ModelStore.load(spec.baseModel(), device) : null;
              AdamW opt = new AdamW(m.model(), ts.optimizer())) {
             m.model().setRopeTheta(theta1);
+            m.model().setRecompute(ts.recompute());
             ChatFormat fmt = ChatFormat.of(m.tokenizer());
             TrainStep<Objective.Metrics> step = new TrainStep<>(m.model(), opt);
             for (int i = 0; i < total; i++) {

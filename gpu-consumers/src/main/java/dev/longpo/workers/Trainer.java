@@ -76,7 +76,7 @@ public final class Trainer implements AutoCloseable {
     /** Trainer settings. */
     public record Settings(String runId, Path checkpointRoot, Objective objective, Objective.Hyper hyper,
                            AdamW.Settings optimizer, int accumulate, int checkpointEvery, Duration idleCheckpoint,
-                           int maxStaleness) {
+                           int maxStaleness, boolean recompute) {
         public Settings {
             if (runId == null || runId.isBlank() || checkpointRoot == null || objective == null || hyper == null
                     || optimizer == null) {
@@ -98,7 +98,8 @@ public final class Trainer implements AutoCloseable {
                             .setTotalSteps(c.getLong("trainer.total.steps")).optMaxGradNorm(c.getDouble("trainer.clip"))
                             .optWarmupSteps(c.getLong("trainer.warmup.steps")).optFrozen(c.get("trainer.frozen")).build(),
                     c.getInt("trainer.accumulate"), c.getInt("trainer.checkpoint.every"),
-                    c.getDuration("trainer.idle.checkpoint.ms"), c.getInt("trainer.max.staleness"));
+                    c.getDuration("trainer.idle.checkpoint.ms"), c.getInt("trainer.max.staleness"),
+                    c.getBoolean("trainer.recompute"));
         }
     }
 
@@ -227,6 +228,7 @@ public final class Trainer implements AutoCloseable {
             }
         }
         model.setTrainable(true);
+        model.setRecompute(s.recompute());
         trainStep = new TrainStep<>(model, optimizer);
     }
 

@@ -5,11 +5,16 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Activation;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -38,6 +43,7 @@ public final class LlamaModel implements AutoCloseable {
     private double ropeTheta;
     private int attentionBlock = 512;
     private final DataType dtype;
+    private boolean recompute;
 
     private LlamaModel(ModelConfig config, NDManager manager, Map<String, NDArray> params) {
         this.config = config;
@@ -258,66 +264,113 @@ public final class LlamaModel implements AutoCloseable {
      * @return [B, T, vocab] float32 logits
      */
     public NDArray forward(NDArray tokens, int[] leftPad, KvCache cache) {
-        long[] shape = tokens.getShape().getShape();
-        int b = (int) shape[0];
-        int t = (int) shape[1];
-        int past = cache == null ? 0 : cache.length();
-        int s = past + t;
-        int hd = config.headDim();
-        int heads = config.numAttentionHeads();
-        int kvHeads = config.numKeyValueHeads();
-        int[] pad = leftPad == null ? new int[b] : leftPad;
-        NDManager m = tokens.getManager();
-
-        NDArray[] rope = ropeTables(m, b, t, past, pad);
-        if (dtype != DataType.FLOAT32) {
-            rope = new NDArray[] {rope[0].toType(dtype, false), rope[1].toType(dtype, false)};
+        if (recompute && cache == null && JniUtils.isGradMode() && params.get("model.embed_tokens.weight").hasGradient()) {
+            return forwardRecomputed(tokens, leftPad);
         }
-        NDArray fullMask = null;
-        Map<Integer, NDArray> windowMasks = new java.util.HashMap<>();
-        NDArray x = tokens.getNDArrayInternal()
-                .embedding(tokens, params.get("model.embed_tokens.weight"), SparseFormat.DENSE).get(0);
+        Pass p = new Pass(tokens, leftPad, cache == null ? 0 : cache.length());
+        NDArray x = embed(tokens);
         for (int i = 0; i < config.numHiddenLayers(); i++) {
-            String l = "model.layers." + i + ".";
-            NDArray h = rmsNorm(x, params.get(l + "input_layernorm.weight"));
-            NDArray q = linear(h, l + "self_attn.q_proj").reshape(b, t, heads, hd).transpose(0, 2, 1, 3);
-            NDArray k = linear(h, l + "self_attn.k_proj").reshape(b, t, kvHeads, hd).transpose(0, 2, 1, 3);
-            NDArray v = linear(h, l + "self_attn.v_proj").reshape(b, t, kvHeads, hd).transpose(0, 2, 1, 3);
-            q = Rope.apply(q, rope);
-            k = Rope.apply(k, rope);
-            if (cache != null) {
-                NDArray[] kv = cache.append(i, k, v);
-                k = kv[0];
-                v = kv[1];
-            }
-            if (kvHeads != heads) {
-                int rep = heads / kvHeads;
-                k = k.expandDims(2).broadcast(new Shape(b, kvHeads, rep, s, hd)).reshape(b, heads, s, hd);
-                v = v.expandDims(2).broadcast(new Shape(b, kvHeads, rep, s, hd)).reshape(b, heads, s, hd);
-            }
-            int window = config.window(i);
-            NDArray mask;
-            if (window > 0 && window < s) {
-                mask = windowMasks.computeIfAbsent(window, w -> mask(m, b, t, past, pad, w));
-            } else {
-                if (fullMask == null) {
-                    fullMask = mask(m, b, t, past, pad, 0);
-                }
-                mask = fullMask;
-            }
-            NDArray attn = attention(q, k, v, mask, past, t);
-            NDArray o = attn.transpose(0, 2, 1, 3).reshape(b, t, heads * hd);
-            x = x.add(linear(o, l + "self_attn.o_proj"));
-            NDArray h2 = rmsNorm(x, params.get(l + "post_attention_layernorm.weight"));
-            NDArray gate = linear(h2, l + "mlp.gate_proj");
-            NDArray up = linear(h2, l + "mlp.up_proj");
-            x = x.add(linear(Activation.sigmoid(gate).mul(gate).mul(up), l + "mlp.down_proj"));
+            x = layer(i, x, p, cache);
         }
         if (cache != null) {
-            cache.advance(t);
+            cache.advance(p.t);
         }
-        x = rmsNorm(x, params.get("model.norm.weight"));
-        NDArray logits = x.matMul(params.get(config.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight")
+        return head(x);
+    }
+
+    /** The tables one forward pass shares across layers: RoPE cos/sin and the attention masks (by window). */
+    private final class Pass {
+        final NDManager m;
+        final int b;
+        final int t;
+        final int past;
+        final int[] pad;
+        final NDArray[] rope;
+        private NDArray full;
+        private final Map<Integer, NDArray> windows = new java.util.HashMap<>();
+
+        Pass(NDArray tokens, int[] leftPad, int past) {
+            long[] shape = tokens.getShape().getShape();
+            this.m = tokens.getManager();
+            this.b = (int) shape[0];
+            this.t = (int) shape[1];
+            this.past = past;
+            this.pad = leftPad == null ? new int[b] : leftPad;
+            NDArray[] r = ropeTables(m, b, t, past, pad);
+            this.rope = dtype == DataType.FLOAT32 ? r : new NDArray[] {r[0].toType(dtype, false), r[1].toType(dtype, false)};
+        }
+
+        /** The additive mask of layer {@code i} (causal, padding, and its sliding window if any). */
+        NDArray mask(int i) {
+            int window = config.window(i);
+            if (window > 0 && window < past + t) {
+                return windows.computeIfAbsent(window, w -> LlamaModel.mask(m, b, t, past, pad, w));
+            }
+            if (full == null) {
+                full = LlamaModel.mask(m, b, t, past, pad, 0);
+            }
+            return full;
+        }
+    }
+
+    private NDArray embed(NDArray tokens) {
+        return tokens.getNDArrayInternal().embedding(tokens, params.get("model.embed_tokens.weight"), SparseFormat.DENSE)
+                .get(0);
+    }
+
+    /** Queries [B, H, T, hd] and keys and values [B, kvH, T, hd] of layer {@code i}, RoPE applied. */
+    private NDArray[] qkv(int i, NDArray x, Pass p) {
+        String l = "model.layers." + i + ".";
+        int hd = config.headDim();
+        NDArray h = rmsNorm(x, params.get(l + "input_layernorm.weight"));
+        NDArray q = linear(h, l + "self_attn.q_proj").reshape(p.b, p.t, config.numAttentionHeads(), hd)
+                .transpose(0, 2, 1, 3);
+        NDArray k = linear(h, l + "self_attn.k_proj").reshape(p.b, p.t, config.numKeyValueHeads(), hd)
+                .transpose(0, 2, 1, 3);
+        NDArray v = linear(h, l + "self_attn.v_proj").reshape(p.b, p.t, config.numKeyValueHeads(), hd)
+                .transpose(0, 2, 1, 3);
+        return new NDArray[] {Rope.apply(q, p.rope), Rope.apply(k, p.rope), v};
+    }
+
+    /** Keys or values [B, kvH, S, hd] repeated for grouped-query attention to [B, H, S, hd]. */
+    private NDArray expand(NDArray kv) {
+        int heads = config.numAttentionHeads();
+        int kvHeads = config.numKeyValueHeads();
+        if (kvHeads == heads) {
+            return kv;
+        }
+        long[] s = kv.getShape().getShape();
+        return kv.expandDims(2).broadcast(new Shape(s[0], kvHeads, heads / kvHeads, s[2], s[3]))
+                .reshape(s[0], heads, s[2], s[3]);
+    }
+
+    /** The rest of layer {@code i} for some rows: output projection, residual, MLP; {@code attn} is [B, H, r, hd]. */
+    private NDArray afterAttention(int i, NDArray residual, NDArray attn) {
+        String l = "model.layers." + i + ".";
+        long[] s = attn.getShape().getShape();
+        NDArray o = attn.transpose(0, 2, 1, 3).reshape(s[0], s[2], s[1] * s[3]);
+        NDArray z = residual.add(linear(o, l + "self_attn.o_proj"));
+        NDArray h2 = rmsNorm(z, params.get(l + "post_attention_layernorm.weight"));
+        NDArray gate = linear(h2, l + "mlp.gate_proj");
+        NDArray up = linear(h2, l + "mlp.up_proj");
+        return z.add(linear(Activation.sigmoid(gate).mul(gate).mul(up), l + "mlp.down_proj"));
+    }
+
+    private NDArray layer(int i, NDArray x, Pass p, KvCache cache) {
+        NDArray[] qkv = qkv(i, x, p);
+        NDArray k = qkv[1];
+        NDArray v = qkv[2];
+        if (cache != null) {
+            NDArray[] kv = cache.append(i, k, v);
+            k = kv[0];
+            v = kv[1];
+        }
+        return afterAttention(i, x, attention(qkv[0], expand(k), expand(v), p.mask(i), p.past, p.t));
+    }
+
+    private NDArray head(NDArray x) {
+        NDArray n = rmsNorm(x, params.get("model.norm.weight"));
+        NDArray logits = n.matMul(params.get(config.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight")
                 .transpose());
         return dtype == DataType.FLOAT32 ? logits : logits.toType(DataType.FLOAT32, false);
     }
@@ -327,30 +380,137 @@ public final class LlamaModel implements AutoCloseable {
         NDList out = new NDList();
         for (int t0 = 0; t0 < t; t0 += attentionBlock) {
             int t1 = Math.min(t, t0 + attentionBlock);
-            int keys = past + t1;
-            NDArray qb = t0 == 0 && t1 == t ? q : q.get(new NDIndex(":, :, {}:{}", t0, t1));
-            NDArray kb = keys == k.getShape().get(2) ? k : k.get(new NDIndex(":, :, :{}", keys));
-            NDArray vb = keys == v.getShape().get(2) ? v : v.get(new NDIndex(":, :, :{}", keys));
-            NDArray mb = t0 == 0 && t1 == t && keys == mask.getShape().get(3) ? mask
-                    : mask.get(new NDIndex(":, :, {}:{}, :{}", t0, t1, keys));
-            // every B x H x block x keys intermediate is closed as soon as it is consumed: left to the
-            // caller's scope, a 4096-token prefill of 8 rows held 17 GB of them (autograd keeps what
-            // backward needs on its own)
-            NDArray raw = qb.matMul(kb.transpose(0, 1, 3, 2));
-            NDArray scaled = raw.mul(scale);
-            raw.close();
-            NDArray scores = scaled.add(mb);
-            scaled.close();
-            NDArray p = dtype == DataType.FLOAT32 ? scores.softmax(-1)
-                    : scores.toType(DataType.FLOAT32, false).softmax(-1).toType(dtype, false);
-            scores.close();
-            out.add(p.matMul(vb));
-            p.close();
+            out.add(attendBlock(q, k, v, mask, past, t, t0, t1));
         }
         return out.size() == 1 ? out.get(0) : NDArrays.concat(out, 2);
     }
 
-    /** x W^T (+ b) for the projection {@code name} ({@code name.weight}, and {@code name.bias} if it has one). */
+    /** Queries {@code t0 .. t1} against the keys they may see: softmax(q k^T * scale + mask) v, [B, H, t1 - t0, hd]. */
+    private NDArray attendBlock(NDArray q, NDArray k, NDArray v, NDArray mask, int past, int t, int t0, int t1) {
+        int keys = past + t1;
+        NDArray qb = t0 == 0 && t1 == t ? q : q.get(new NDIndex(":, :, {}:{}", t0, t1));
+        NDArray kb = keys == k.getShape().get(2) ? k : k.get(new NDIndex(":, :, :{}", keys));
+        NDArray vb = keys == v.getShape().get(2) ? v : v.get(new NDIndex(":, :, :{}", keys));
+        NDArray mb = t0 == 0 && t1 == t && keys == mask.getShape().get(3) ? mask
+                : mask.get(new NDIndex(":, :, {}:{}, :{}", t0, t1, keys));
+        // every B x H x block x keys intermediate is closed as soon as it is consumed: left to the
+        // caller's scope, a 4096-token prefill of 8 rows held 17 GB of them (autograd keeps what
+        // backward needs on its own)
+        NDArray raw = qb.matMul(kb.transpose(0, 1, 3, 2));
+        NDArray scaled = raw.mul(scale);
+        raw.close();
+        NDArray scores = scaled.add(mb);
+        scaled.close();
+        NDArray p = dtype == DataType.FLOAT32 ? scores.softmax(-1)
+                : scores.toType(DataType.FLOAT32, false).softmax(-1).toType(dtype, false);
+        scores.close();
+        NDArray out = p.matMul(vb);
+        p.close();
+        return out;
+    }
+
+    /**
+     * Training forward pass that keeps only each layer's input (no autograd graph for the layers):
+     * the logits come from a leaf standing for the last layer's output, and {@link #backwardRecomputed}
+     * later recomputes the layers one at a time, and each layer one query block at a time, to
+     * back-propagate. Memory grows linearly with the sequence length instead of with its square.
+     */
+    private NDArray forwardRecomputed(NDArray tokens, int[] leftPad) {
+        Pass p = new Pass(tokens, leftPad, 0);
+        List<NDArray> inputs = new ArrayList<>();
+        NDArray x;
+        JniUtils.setGradMode(false);
+        try {
+            x = embed(tokens);
+            for (int i = 0; i < config.numHiddenLayers(); i++) {
+                inputs.add(x);
+                x = layer(i, x, p, null);
+            }
+        } finally {
+            JniUtils.setGradMode(true);
+        }
+        NDArray last = x.duplicate();
+        last.setRequiresGradient(true);
+        pending.push(new Recomputed(tokens, p, inputs, last));
+        return head(last);
+    }
+
+    /** A training forward pass whose layers are still to be back-propagated. */
+    private record Recomputed(NDArray tokens, Pass pass, List<NDArray> inputs, NDArray last) {
+    }
+
+    private final java.util.Deque<Recomputed> pending = new java.util.ArrayDeque<>();
+    private long recomputedPasses;
+
+    /** Forward passes back-propagated by recomputation so far (for tests and benchmarks). */
+    public long recomputedPasses() {
+        return recomputedPasses;
+    }
+
+    /**
+     * Completes the backward pass of every recomputing forward pass since the last call, after the
+     * loss has been back-propagated with {@code gc} (which filled the last layer's output gradient):
+     * layer by layer from the top, each recomputed with autograd and back-propagated one query block
+     * at a time (the gradients of queries, keys and values gathered on detached copies, then pushed
+     * through the projections once), so no layer's full attention matrix is ever alive.
+     */
+    public void backwardRecomputed(GradientCollector gc) {
+        while (!pending.isEmpty()) {
+            Recomputed r = pending.pop();
+            recomputedPasses++;
+            Pass p = r.pass();
+            NDArray g = r.last().getGradient().duplicate();
+            for (int i = config.numHiddenLayers() - 1; i >= 0; i--) {
+                NDArray next;
+                try (NDScope layerScope = new NDScope()) {
+                    NDArray x = r.inputs().get(i).duplicate();
+                    x.setRequiresGradient(true);
+                    NDArray[] qkv = qkv(i, x, p);
+                    NDArray[] leaf = new NDArray[3];
+                    for (int j = 0; j < 3; j++) {
+                        leaf[j] = qkv[j].stopGradient().duplicate();
+                        leaf[j].setRequiresGradient(true);
+                    }
+                    NDArray k = expand(leaf[1]);
+                    NDArray v = expand(leaf[2]);
+                    NDArray mask = p.mask(i);
+                    for (int t0 = 0; t0 < p.t; t0 += attentionBlock) {
+                        int t1 = Math.min(p.t, t0 + attentionBlock);
+                        try (NDScope blockScope = new NDScope()) {
+                            NDArray rows = t0 == 0 && t1 == p.t ? x : x.get(new NDIndex(":, {}:{}", t0, t1));
+                            NDArray y = afterAttention(i, rows, attendBlock(leaf[0], k, v, mask, 0, p.t, t0, t1));
+                            NDArray gRows = t0 == 0 && t1 == p.t ? g : g.get(new NDIndex(":, {}:{}", t0, t1));
+                            gc.backward(y.mul(gRows).sum());
+                        }
+                    }
+                    NDArray through = qkv[0].mul(leaf[0].getGradient()).sum()
+                            .add(qkv[1].mul(leaf[1].getGradient()).sum()).add(qkv[2].mul(leaf[2].getGradient()).sum());
+                    gc.backward(through);
+                    next = x.getGradient().duplicate();
+                    NDScope.unregister(next);
+                }
+                r.inputs().get(i).close();
+                g.close();
+                g = next;
+            }
+            gc.backward(embed(r.tokens()).mul(g).sum());
+            g.close();
+        }
+    }
+
+    /** Whether training forward passes recompute layers in backward instead of storing them (memory linear in length). */
+    public boolean recompute() {
+        return recompute;
+    }
+
+    /**
+     * Turns recomputation on or off for training forward passes (those made while the parameters are
+     * trainable); a trainer that turns it on must call {@link #backwardRecomputed} after each backward.
+     */
+    public void setRecompute(boolean on) {
+        this.recompute = on;
+    }
+
     private NDArray linear(NDArray x, String name) {
         NDArray y = x.matMul(params.get(name + ".weight").transpose());
         NDArray bias = params.get(name + ".bias");

@@ -13,7 +13,8 @@ import java.util.List;
  * micro-batch runs its forward pass and loss in its own {@link NDScope} and sub-manager under a
  * {@link GradientCollector}, is back-propagated with its weight (1/n for a mean over n micro-batches),
  * and its intermediates are freed at once; {@link #step()} then clips and applies the accumulated
- * gradients (AdamW). Trainer, pretraining and benchmarks all train through this class, so memory
+ * gradients (AdamW). With the model's recomputation on ({@link LlamaModel#setRecompute}), the layers
+ * are back-propagated after the loss, one at a time. Trainer, pretraining and benchmarks all train through this class, so memory
  * handling and the CPU use-after-free workaround (weights as torch-owned scalars) live in one place.
  *
  * @param <M> what a micro-batch reports besides its loss (metrics)
@@ -56,6 +57,7 @@ public final class TrainStep<M> {
             Loss<M> l = forward.compute(m);
             NDArray w = Tensors.scalar(m, weight);
             gc.backward(l.loss().mul(w));
+            model.backwardRecomputed(gc);
             return l.metrics();
         }
     }
