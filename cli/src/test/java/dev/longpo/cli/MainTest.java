@@ -63,6 +63,16 @@ class MainTest {
     }
 
     @Test
+    void anUnsupportedArchitectureIsRefusedInOneLineNamingTheKey() throws Exception {
+        java.nio.file.Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"gemma\", \"vocab_size\": 16,"
+                + " \"hidden_size\": 8, \"intermediate_size\": 8, \"num_hidden_layers\": 1, \"num_attention_heads\": 2}");
+        Run r = run("score", "--model", dir.toString(), "--prompt", "p", "--response", "r");
+        assertEquals(1, r.code());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertTrue(r.err().contains("model_type 'gemma' is not supported"), r.err());
+    }
+
+    @Test
     void scorePrintsTheRenderedPromptItScored() throws Exception {
         Path model = Path.of("..", "models", "pi-s");
         Run r = run("score", "--model", model.toString(), "--context", "The magic number for apple is 1234.",
