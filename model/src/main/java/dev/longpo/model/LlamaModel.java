@@ -300,16 +300,30 @@ public final class LlamaModel implements AutoCloseable {
             this.rope = dtype == DataType.FLOAT32 ? r : new NDArray[] {r[0].toType(dtype, false), r[1].toType(dtype, false)};
         }
 
-        /** The additive mask of layer {@code i} (causal, padding, and its sliding window if any). */
-        NDArray mask(int i) {
+        /**
+         * The additive mask of layer {@code i} (causal, padding, and its sliding window if any) for query
+         * rows {@code t0 .. t1} against the keys they may see. A pass of one block shares one mask per
+         * window across layers; with several blocks each block's mask is made on its own, so no L x L
+         * mask exists: the caller closes it ({@link #shared()} is false).
+         */
+        NDArray mask(int i, int t0, int t1) {
             int window = config.window(i);
-            if (window > 0 && window < past + t) {
-                return windows.computeIfAbsent(window, w -> LlamaModel.mask(m, b, t, past, pad, w));
+            int w = window > 0 && window < past + t ? window : 0;
+            if (!shared()) {
+                return LlamaModel.mask(m, b, t0, t1, past, pad, w);
+            }
+            if (w > 0) {
+                return windows.computeIfAbsent(w, x -> LlamaModel.mask(m, b, 0, t, past, pad, x));
             }
             if (full == null) {
-                full = LlamaModel.mask(m, b, t, past, pad, 0);
+                full = LlamaModel.mask(m, b, 0, t, past, pad, 0);
             }
             return full;
+        }
+
+        /** Whether the pass is one attention block, whose masks are kept for every layer. */
+        boolean shared() {
+            return t <= attentionBlock;
         }
     }
 
@@ -365,7 +379,7 @@ public final class LlamaModel implements AutoCloseable {
             k = kv[0];
             v = kv[1];
         }
-        return afterAttention(i, x, attention(qkv[0], expand(k), expand(v), p.mask(i), p.past, p.t));
+        return afterAttention(i, x, attention(qkv[0], expand(k), expand(v), p, i));
     }
 
     private NDArray head(NDArray x) {
@@ -375,24 +389,29 @@ public final class LlamaModel implements AutoCloseable {
         return dtype == DataType.FLOAT32 ? logits : logits.toType(DataType.FLOAT32, false);
     }
 
-    /** Causal attention, one block of queries at a time, each block against the keys it may see. */
-    private NDArray attention(NDArray q, NDArray k, NDArray v, NDArray mask, int past, int t) {
+    /** Causal attention of layer {@code i}, one block of queries at a time, each block against the keys it may see. */
+    private NDArray attention(NDArray q, NDArray k, NDArray v, Pass p, int i) {
         NDList out = new NDList();
-        for (int t0 = 0; t0 < t; t0 += attentionBlock) {
-            int t1 = Math.min(t, t0 + attentionBlock);
-            out.add(attendBlock(q, k, v, mask, past, t, t0, t1));
+        for (int t0 = 0; t0 < p.t; t0 += attentionBlock) {
+            int t1 = Math.min(p.t, t0 + attentionBlock);
+            NDArray mb = p.mask(i, t0, t1);
+            out.add(attendBlock(q, k, v, mb, p.past, p.t, t0, t1));
+            if (!p.shared()) {
+                mb.close();
+            }
         }
         return out.size() == 1 ? out.get(0) : NDArrays.concat(out, 2);
     }
 
-    /** Queries {@code t0 .. t1} against the keys they may see: softmax(q k^T * scale + mask) v, [B, H, t1 - t0, hd]. */
-    private NDArray attendBlock(NDArray q, NDArray k, NDArray v, NDArray mask, int past, int t, int t0, int t1) {
+    /**
+     * Queries {@code t0 .. t1} against the keys they may see: softmax(q k^T * scale + mb) v, [B, H, t1 - t0, hd];
+     * {@code mb} is the block's mask, [B, 1, t1 - t0, past + t1].
+     */
+    private NDArray attendBlock(NDArray q, NDArray k, NDArray v, NDArray mb, int past, int t, int t0, int t1) {
         int keys = past + t1;
         NDArray qb = t0 == 0 && t1 == t ? q : q.get(new NDIndex(":, :, {}:{}", t0, t1));
         NDArray kb = keys == k.getShape().get(2) ? k : k.get(new NDIndex(":, :, :{}", keys));
         NDArray vb = keys == v.getShape().get(2) ? v : v.get(new NDIndex(":, :, :{}", keys));
-        NDArray mb = t0 == 0 && t1 == t && keys == mask.getShape().get(3) ? mask
-                : mask.get(new NDIndex(":, :, {}:{}, :{}", t0, t1, keys));
         // every B x H x block x keys intermediate is closed as soon as it is consumed: left to the
         // caller's scope, a 4096-token prefill of 8 rows held 17 GB of them (autograd keeps what
         // backward needs on its own)
@@ -473,12 +492,12 @@ public final class LlamaModel implements AutoCloseable {
                     }
                     NDArray k = expand(leaf[1]);
                     NDArray v = expand(leaf[2]);
-                    NDArray mask = p.mask(i);
                     for (int t0 = 0; t0 < p.t; t0 += attentionBlock) {
                         int t1 = Math.min(p.t, t0 + attentionBlock);
                         try (NDScope blockScope = new NDScope()) {
                             NDArray rows = t0 == 0 && t1 == p.t ? x : x.get(new NDIndex(":, {}:{}", t0, t1));
-                            NDArray y = afterAttention(i, rows, attendBlock(leaf[0], k, v, mask, 0, p.t, t0, t1));
+                            NDArray y = afterAttention(i, rows, attendBlock(leaf[0], k, v, p.mask(i, t0, t1), 0, p.t,
+                                    t0, t1));
                             NDArray gRows = t0 == 0 && t1 == p.t ? g : g.get(new NDIndex(":, {}:{}", t0, t1));
                             gc.backward(y.mul(gRows).sum());
                         }
@@ -546,15 +565,16 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
-     * Additive mask [B, 1, T, S]: query j (cache index past + j) sees key i iff pad <= i <= past + j
-     * and, with a sliding {@code window} > 0, past + j - i < window.
+     * Additive mask [B, 1, t1 - t0, past + t1] for query rows {@code t0 .. t1}: query j (cache index
+     * past + j) sees key i iff pad <= i <= past + j and, with a sliding {@code window} > 0, past + j - i < window.
      */
-    private static NDArray mask(NDManager m, int b, int t, int past, int[] pad, int window) {
-        int s = past + t;
-        float[] mask = new float[b * t * s];
+    private static NDArray mask(NDManager m, int b, int t0, int t1, int past, int[] pad, int window) {
+        int s = past + t1;
+        int rows = t1 - t0;
+        float[] mask = new float[b * rows * s];
         for (int r = 0; r < b; r++) {
-            for (int j = 0; j < t; j++) {
-                int row = (r * t + j) * s;
+            for (int j = t0; j < t1; j++) {
+                int row = (r * rows + j - t0) * s;
                 int limit = past + j;
                 for (int i = 0; i < s; i++) {
                     boolean pads = i < pad[r] && limit >= pad[r];
@@ -563,7 +583,7 @@ public final class LlamaModel implements AutoCloseable {
                 }
             }
         }
-        return Tensors.floats(m, mask, new Shape(b, 1, t, s));
+        return Tensors.floats(m, mask, new Shape(b, 1, rows, s));
     }
 
     /** Float32 copies of every parameter, for saving. */
