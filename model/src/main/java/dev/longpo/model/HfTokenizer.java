@@ -56,7 +56,7 @@ public final class HfTokenizer implements Tokenizer {
         s.add(turnEnd);
         s.addAll(extraStops);
         this.stops = Set.copyOf(s);
-        Integer p = padToken == null ? null : single(padToken);
+        Integer p = padToken == null ? null : single(hf, padToken);
         this.pad = p != null ? p : turnEnd;
     }
 
@@ -88,10 +88,8 @@ public final class HfTokenizer implements Tokenizer {
         specials.put("eos_token", eos == null ? "" : eos);
         ChatTemplate template = new ChatTemplate(source, specials);
         Set<Integer> extra = new LinkedHashSet<>();
-        HfTokenizer probe = new HfTokenizer(hf, "hf:" + dir.toAbsolutePath(), vocabSize(file), template, Set.of(),
-                special(cfg.get("pad_token")));
         if (eos != null) {
-            Integer e = probe.single(eos);
+            Integer e = single(hf, eos);
             if (e == null) {
                 throw new IOException(dir + ": eos_token " + eos + " is not a single token of tokenizer.json");
             }
@@ -105,7 +103,8 @@ public final class HfTokenizer implements Tokenizer {
                 ids.forEach(i -> extra.add(i.asInt()));
             }
         }
-        return new HfTokenizer(hf, probe.id, probe.vocab, template, extra, special(cfg.get("pad_token")));
+        return new HfTokenizer(hf, "hf:" + dir.toAbsolutePath(), vocabSize(file), template, extra,
+                special(cfg.get("pad_token")));
     }
 
     private static String chatTemplate(Path dir, JsonNode cfg) throws IOException {
@@ -140,7 +139,7 @@ public final class HfTokenizer implements Tokenizer {
         return n.isObject() ? n.path("content").asText(null) : n.asText();
     }
 
-    private Integer single(String token) {
+    private static Integer single(HuggingFaceTokenizer hf, String token) {
         long[] ids = hf.encode(token, false, false).getIds();
         return ids.length == 1 ? (int) ids[0] : null;
     }
