@@ -1,6 +1,7 @@
 package dev.longpo.cli;
 
 import dev.longpo.common.KafkaClients;
+import dev.longpo.common.Telemetry;
 import dev.longpo.streams.StreamsApp;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -20,6 +21,7 @@ final class StreamsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         KafkaClients clients = new KafkaClients(options.load());
+        Telemetry.serve(clients.config());
         try (GracefulStop stop = new GracefulStop(GracefulStop.UNTIL_DONE); StreamsApp app = new StreamsApp(clients)) {
             app.start();
             app.awaitRunning(Duration.ofMinutes(2));

@@ -55,6 +55,7 @@ public final class InstructionGenerator extends TransactionalWorker<InstructionR
         List<Generator.Output> gen = Generator.generate(slot.model().model(), slot.model().tokenizer().pad(), prompts,
                 Generator.Settings.builder().maxNewTokens(maxNewTokens).temperature(0.7).topP(0.9).seed(seed)
                         .stopTokens(slot.model().tokenizer().stopTokens()).build());
+        generated(gen.stream().mapToLong(g -> g.tokens().length).sum());
         for (int b = 0; b < batch.size(); b++) {
             InstructionRequest req = batch.get(b).value();
             List<String> outputs = new ArrayList<>();

@@ -48,6 +48,7 @@ public final class ResponseGenerator extends TransactionalWorker<GenerationReque
         for (List<ConsumerRecord<String, GenerationRequest>> group : groups.values()) {
             List<PairMaker.Made> gen = new PairMaker(slot.model(), maxNewTokens, longReference, this::longContext)
                     .make(group.stream().map(ConsumerRecord::value).toList());
+            generated(gen.stream().mapToLong(g -> g.chosen().length + g.rejected().length).sum());
             ChatFormat fmt = ChatFormat.of(slot.model().tokenizer());
             for (int i = 0; i < group.size(); i++) {
                 GenerationRequest r = group.get(i).value();

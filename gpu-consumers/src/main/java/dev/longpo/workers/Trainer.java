@@ -12,6 +12,7 @@ import dev.longpo.common.DeadLetters;
 import dev.longpo.common.Decoder;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.common.LongpoConfig;
+import dev.longpo.common.Telemetry;
 import dev.longpo.common.TopicFollower;
 import dev.longpo.events.Topics;
 import dev.longpo.files.AtomicFiles;
@@ -36,6 +37,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Timer;
+import java.util.function.ToDoubleFunction;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -125,6 +129,11 @@ public final class Trainer implements AutoCloseable {
     private Optional<Path> restoredFrom = Optional.empty();
     /** The directory whose tokenizer files every checkpoint carries (the initial model's or the restored checkpoint's). */
     private Path tokenizerDir;
+    private final Telemetry.Scope metrics;
+    private Timer stepTimer;
+    private Counter trainedTokens;
+    /** The newest optimizer step's metrics, as published on {@code training-metrics} (null before the first step). */
+    private volatile TrainingMetrics last;
 
     public Trainer(KafkaClients clients, Settings settings, Path initialModel, Device device) throws IOException {
         this.clients = clients;
@@ -138,6 +147,33 @@ public final class Trainer implements AutoCloseable {
         restore(initialModel);
         followIterations(iterations.readToEnd(Duration.ofSeconds(60)));
         announceIfUnannounced();
+        this.metrics = Telemetry.scope("stage", "train", "instance", settings.runId());
+        registerMetrics();
+    }
+
+    /** The trainer's meters: its clients, step latency, trained tokens and the newest step's objective terms. */
+    private void registerMetrics() {
+        metrics.bind(consumer);
+        metrics.bind(producer);
+        stepTimer = metrics.timer("longpo.trainer.step", "compute of one optimizer step: forward and backward of its samples, then AdamW");
+        trainedTokens = metrics.counter("longpo.trainer.tokens", "tokens trained on (rate = tokens/s)");
+        metrics.gauge("longpo.trainer.optimizer.step", "optimizer steps of the current weights", this, t -> t.step());
+        metrics.gauge("longpo.trainer.iteration", "the newest iteration the trainer has seen", this, t -> t.newestIteration);
+        metrics.counter("longpo.trainer.samples", "samples applied to the current weights", this, t -> t.ledger.size());
+        metrics.counter("longpo.trainer.stale.skipped", "samples of older iterations skipped", this, t -> t.skippedStale);
+        Map<String, ToDoubleFunction<TrainingMetrics>> terms = new java.util.LinkedHashMap<>();
+        terms.put("loss", TrainingMetrics::getLoss);
+        terms.put("nll", TrainingMetrics::getNll);
+        terms.put("preference.loss", TrainingMetrics::getPrefLoss);
+        terms.put("reward.chosen", TrainingMetrics::getRewardChosen);
+        terms.put("reward.rejected", TrainingMetrics::getRewardRejected);
+        terms.put("reward.accuracy", TrainingMetrics::getRewardAccuracy);
+        terms.put("reward.margin", TrainingMetrics::getMargin);
+        terms.put("grad.norm", TrainingMetrics::getGradNorm);
+        terms.put("learning.rate", TrainingMetrics::getLearningRate);
+        terms.put("tokens.per.second", TrainingMetrics::getTokensPerSecond);
+        terms.forEach((name, f) -> metrics.gauge("longpo.trainer." + name, "the newest optimizer step's " + name
+                + " (NaN before the first step)", this, t -> t.last == null ? Double.NaN : f.applyAsDouble(t.last)));
     }
 
     /** Fails before anything is trained when checkpoints cannot be written (every trained step would be lost). */
@@ -251,6 +287,7 @@ public final class Trainer implements AutoCloseable {
         List<Objective.Metrics> stepMetrics = new ArrayList<>();
         long stepTokens = 0;
         long stepStart = System.nanoTime();
+        long computeNanos = 0;
         long lastData = System.nanoTime();
         while (!stop.get()) {
             var polled = consumer.poll(Duration.ofMillis(200));
@@ -287,15 +324,21 @@ public final class Trainer implements AutoCloseable {
                         continue;
                     }
                     model.setRopeTheta(d.value().getTheta1());
+                    long t0 = System.nanoTime();
                     stepMetrics.add(trainStep.backward(ps.forward(s.objective(), s.hyper(), model, fmt),
                             1.0 / s.accumulate()));
+                    computeNanos += System.nanoTime() - t0;
                     stepTokens += tokens;
                     pendingIds.add(d.value().getSampleId());
                 }
                 next.put(tp, r.offset() + 1);
                 if (pendingIds.size() >= s.accumulate()) {
+                    long t0 = System.nanoTime();
                     AdamW.StepInfo info = trainStep.step();
+                    stepTimer.record(Duration.ofNanos(computeNanos + System.nanoTime() - t0));
+                    computeNanos = 0;
                     double secs = (System.nanoTime() - stepStart) / 1e9;
+                    trainedTokens.increment(stepTokens);
                     emitMetrics(info, stepMetrics, stepTokens / secs);
                     ledger.addAll(pendingIds);
                     pendingIds.clear();
@@ -358,6 +401,7 @@ public final class Trainer implements AutoCloseable {
                 .setMargin(ms.stream().mapToDouble(Objective.Metrics::margin).sum() / n)
                 .setLearningRate(info.learningRate()).setGradNorm(info.gradNorm()).setTokensPerSecond(tokensPerSecond)
                 .setSampleIds(List.copyOf(pendingIds)).setCreatedAt(Instant.now()).build();
+        last = tm;
         producer.send(new ProducerRecord<>(Topics.TRAINING_METRICS.name(), s.runId(), tm));
     }
 
@@ -416,6 +460,7 @@ public final class Trainer implements AutoCloseable {
 
     @Override
     public void close() {
+        metrics.close();
         producer.close(Duration.ofSeconds(10));
         consumer.close(Duration.ofSeconds(10));
         iterations.close();

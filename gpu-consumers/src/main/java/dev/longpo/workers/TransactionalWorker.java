@@ -3,6 +3,7 @@ package dev.longpo.workers;
 import dev.longpo.common.DeadLetters;
 import dev.longpo.common.Decoder;
 import dev.longpo.common.KafkaClients;
+import dev.longpo.common.Telemetry;
 import dev.longpo.events.Topic;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -14,6 +15,8 @@ import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Timer;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -63,6 +66,9 @@ public abstract class TransactionalWorker<I extends SpecificRecord> implements A
     private final AtomicLong processed = new AtomicLong();
     private final AtomicLong deadLettered = new AtomicLong();
     private final AtomicLong aborted = new AtomicLong();
+    private final Telemetry.Scope metrics;
+    private final Timer batchTimer;
+    private Counter generatedTokens;
     private volatile boolean ready;
     private int failuresInARow;
 
@@ -84,6 +90,16 @@ public abstract class TransactionalWorker<I extends SpecificRecord> implements A
         this.consumer = c.rawConsumer(group, instanceId);
         this.producer = c.producer(instanceId, group + "-" + instanceId);
         this.decoder = new Decoder<>(clients, input, stage);
+        this.metrics = Telemetry.scope("stage", stage, "instance", instanceId);
+        metrics.bind(consumer);
+        metrics.bind(producer);
+        batchTimer = metrics.timer("longpo.worker.batch", "one polled batch: decoded, processed and committed");
+        metrics.counter("longpo.worker.records", "input records committed", processed, AtomicLong::get,
+                "outcome", "processed");
+        metrics.counter("longpo.worker.records", "input records committed", deadLettered, AtomicLong::get,
+                "outcome", "dead_lettered");
+        metrics.counter("longpo.worker.aborted.transactions", "transactions aborted after an abortable error", aborted,
+                AtomicLong::get);
         producer.initTransactions();
     }
 
@@ -113,6 +129,14 @@ public abstract class TransactionalWorker<I extends SpecificRecord> implements A
         return ready;
     }
 
+    /** Counts tokens the model generated for the batch in flight (exposed as a rate: tokens/s). */
+    protected void generated(long tokens) {
+        if (generatedTokens == null) { // registered by the stages that generate only
+            generatedTokens = metrics.counter("longpo.worker.generated.tokens", "tokens the model generated (rate = tokens/s)");
+        }
+        generatedTokens.increment(tokens);
+    }
+
     protected KafkaClients clients() {
         return clients;
     }
@@ -140,7 +164,7 @@ public abstract class TransactionalWorker<I extends SpecificRecord> implements A
                     if (failuresInARow >= 2) {
                         records.forEach(this::commitAlone);
                         failuresInARow = 0;
-                    } else if (commit(records, true)) {
+                    } else if (timedCommit(records)) {
                         failuresInARow = 0;
                     } else {
                         failuresInARow++;
@@ -153,6 +177,15 @@ public abstract class TransactionalWorker<I extends SpecificRecord> implements A
             }
             betweenBatches();
         }
+    }
+
+    private boolean timedCommit(List<ConsumerRecord<byte[], byte[]>> records) {
+        long start = System.nanoTime();
+        boolean ok = commit(records, true);
+        if (ok) {
+            batchTimer.record(Duration.ofNanos(System.nanoTime() - start));
+        }
+        return ok;
     }
 
     /**
@@ -305,6 +338,7 @@ public abstract class TransactionalWorker<I extends SpecificRecord> implements A
 
     @Override
     public void close() {
+        metrics.close();
         producer.close(Duration.ofSeconds(10));
         consumer.close(Duration.ofSeconds(10));
     }

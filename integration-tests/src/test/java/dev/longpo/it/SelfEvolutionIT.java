@@ -11,6 +11,7 @@ import dev.longpo.avro.IterationEventType;
 import dev.longpo.avro.TrainingMetrics;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.common.LongpoConfig;
+import dev.longpo.common.Telemetry;
 import dev.longpo.common.TopicScanner;
 import dev.longpo.events.Topics;
 import dev.longpo.loop.LoopRunner;
@@ -67,6 +68,8 @@ class SelfEvolutionIT {
             tiny.put("eval.samples", "1");
             tiny.put("eval.short.samples", "4");
             tiny.put("worker.status.ms", "600000");
+            tiny.put("metrics.port", "0");
+            tiny.put("metrics.host", "127.0.0.1");
             LongpoConfig config = stack.config().with(tiny);
             KafkaClients clients = new KafkaClients(config);
             Path c1 = dir.resolve("iteration-1.jsonl");
@@ -76,12 +79,23 @@ class SelfEvolutionIT {
             try (Ingestor ingestor = new Ingestor(clients)) {
                 assertFalse(ingestor.ingest(List.of(c1, c2)).anyRejected());
             }
+            double[] iterationSeen = {0};
+            String metrics;
             try (LoopRunner runner = new LoopRunner(config, Path.of("..", "models", "pi-s"))) {
                 runner.start();
-                TestUtils.waitForCondition(() -> stopped(clients, run) || runner.failure().isPresent(),
-                        TimeUnit.MINUTES.toMillis(12), "the controller's STOP");
+                int port = Telemetry.port().orElseThrow();
+                TestUtils.waitForCondition(() -> {
+                    // the controller's gauge goes with it after the STOP, so it is watched while the run goes on
+                    series(scrape(port), "longpo_loop_iteration{instance=\"" + run + "\",stage=\"control\"}")
+                            .ifPresent(v -> iterationSeen[0] = Math.max(iterationSeen[0], v));
+                    return stopped(clients, run) || runner.failure().isPresent();
+                }, TimeUnit.MINUTES.toMillis(12), "the controller's STOP");
                 assertEquals(java.util.Optional.empty(), runner.failure());
+                metrics = scrape(port);
             }
+            java.nio.file.Files.writeString(Path.of("target", "self-evolution-metrics.txt"), metrics);
+            assertEquals(2.0, iterationSeen[0], "the endpoint showed the loop's iteration");
+            assertWorkerMetrics(metrics, run);
             List<IterationEvent> d = TopicReader.readAll(clients, Topics.ITERATIONS).stream().map(ConsumerRecord::value)
                     .filter(e -> e.getRunId().equals(run)).toList();
             assertEquals(List.of(IterationEventType.START, IterationEventType.PROMOTE, IterationEventType.START,
@@ -113,6 +127,54 @@ class SelfEvolutionIT {
             assertTrue(TopicReader.readAll(clients, Topics.TRAINING_METRICS).stream().map(ConsumerRecord::value)
                     .mapToDouble(TrainingMetrics::getLoss).allMatch(Double::isFinite));
         }
+    }
+
+    /** The Prometheus endpoint of the loop's process (what {@code curl host:port/metrics} shows). */
+    private static String scrape(int port) throws java.io.IOException, InterruptedException {
+        return java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    private static java.util.Optional<Double> series(String text, String series) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^" + java.util.regex.Pattern.quote(series)
+                + " (\\S+)$").matcher(text);
+        return m.find() ? java.util.Optional.of(Double.parseDouble(m.group(1))) : java.util.Optional.empty();
+    }
+
+    /** Whether some sample of {@code name} carries {@code label} (e.g. {@code stage="train"}). */
+    private static boolean has(String text, String name, String label) {
+        return java.util.regex.Pattern.compile("(?m)^" + java.util.regex.Pattern.quote(name) + "\\{[^}]*"
+                + java.util.regex.Pattern.quote(label) + "[^}]*\\} ").matcher(text).find();
+    }
+
+    private static double required(String text, String series) {
+        return series(text, series).orElseThrow(() -> new AssertionError(series + " is not exposed"));
+    }
+
+    /** Every worker's batch latency and counts, generated and trained tokens, the trainer's objective, client lag. */
+    private static void assertWorkerMetrics(String text, String run) {
+        for (String stage : List.of("instruct", "respond", "eval")) {
+            String tags = "instance=\"0\",stage=\"" + stage + "\"";
+            assertTrue(required(text, "longpo_worker_batch_seconds_count{" + tags + "}") > 0, stage);
+            assertTrue(required(text, "longpo_worker_records_total{instance=\"0\",outcome=\"processed\",stage=\""
+                    + stage + "\"}") > 0, stage);
+            assertTrue(has(text, "kafka_consumer_fetch_manager_records_lag_max", "stage=\"" + stage + "\""),
+                    "consumer lag of " + stage);
+        }
+        assertTrue(required(text, "longpo_worker_generated_tokens_total{instance=\"0\",stage=\"respond\"}") > 0);
+        assertTrue(required(text, "longpo_worker_generated_tokens_total{instance=\"0\",stage=\"instruct\"}") > 0);
+        String train = "{instance=\"" + run + "\",stage=\"train\"}";
+        assertTrue(required(text, "longpo_trainer_samples_total" + train) >= 6);
+        assertTrue(required(text, "longpo_trainer_tokens_total" + train) > 0);
+        assertTrue(required(text, "longpo_trainer_step_seconds_count" + train) >= 6);
+        assertTrue(Double.isFinite(required(text, "longpo_trainer_loss" + train)));
+        double accuracy = required(text, "longpo_trainer_reward_accuracy" + train);
+        assertTrue(accuracy >= 0 && accuracy <= 1, "reward accuracy " + accuracy);
+        assertEquals(2.0, required(text, "longpo_trainer_iteration" + train));
+        assertTrue(has(text, "kafka_consumer_fetch_manager_records_lag", "stage=\"train\""), "the trainer's lag");
+        assertTrue(has(text, "kafka_stream_thread_process_total", "stage=\"streams-pairing\""),
+                "the stream processors' metrics");
     }
 
     /** Records per topic and the dead letters' reasons: what to look at when the loop did not finish. */

@@ -2,7 +2,9 @@ package dev.longpo.loop;
 
 import dev.longpo.avro.Checkpoint;
 import dev.longpo.avro.IterationEvent;
+import dev.longpo.avro.IterationEventType;
 import dev.longpo.common.KafkaClients;
+import dev.longpo.common.Telemetry;
 import dev.longpo.common.TopicFollower;
 import dev.longpo.events.Topics;
 import dev.longpo.files.AtomicFiles;
@@ -13,8 +15,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -36,12 +42,35 @@ public final class ControllerWorker implements AutoCloseable {
     private final LoopSettings settings;
     private final Controller controller;
     private final KafkaProducer<String, SpecificRecord> producer;
+    private final Telemetry.Scope metrics;
+    private final AtomicInteger iteration = new AtomicInteger();
+    private final Map<IterationEventType, AtomicLong> decided = new EnumMap<>(IterationEventType.class);
 
     public ControllerWorker(KafkaClients clients, LoopSettings settings) {
         this.clients = clients;
         this.settings = settings;
         this.controller = new Controller(settings);
         this.producer = clients.producer("controller-" + settings.runId(), null);
+        this.metrics = Telemetry.scope("stage", "control", "instance", settings.runId());
+        metrics.bind(producer);
+        metrics.gauge("longpo.loop.iteration", "the iteration in progress (0 before the first START)", iteration,
+                AtomicInteger::get);
+        for (IterationEventType type : IterationEventType.values()) {
+            AtomicLong n = new AtomicLong();
+            decided.put(type, n);
+            metrics.counter("longpo.loop.decisions", "the run's decisions by type (restored ones included)", n,
+                    AtomicLong::get, "type", type.name());
+        }
+    }
+
+    /** Keeps the exposed iteration and decision counts up to date (the controller's own state is not thread-safe). */
+    private void count(List<IterationEvent> decisions) {
+        for (IterationEvent e : decisions) {
+            decided.get(e.getType()).incrementAndGet();
+            if (e.getType() == IterationEventType.START) {
+                iteration.set(e.getIteration());
+            }
+        }
     }
 
     public Controller controller() {
@@ -55,6 +84,7 @@ public final class ControllerWorker implements AutoCloseable {
             past.readToEnd(Duration.ofMinutes(1)).forEach(e -> published.add((IterationEvent) e));
         }
         controller.restore(published);
+        count(controller.decisions());
         List<IterationEvent> first = controller.start();
         if (!first.isEmpty()) {
             announceBase();
@@ -91,6 +121,7 @@ public final class ControllerWorker implements AutoCloseable {
     }
 
     private void publish(List<IterationEvent> decisions) {
+        count(decisions);
         for (IterationEvent e : decisions) {
             producer.send(new ProducerRecord<>(Topics.ITERATIONS.name(), e.getRunId(), e));
             LOG.info("{} iteration {} ({}): {}", e.getType(), e.getIteration(), e.getModelVersion(), e.getReason());
@@ -100,6 +131,7 @@ public final class ControllerWorker implements AutoCloseable {
 
     @Override
     public void close() {
+        metrics.close();
         producer.close(Duration.ofSeconds(10));
     }
 }

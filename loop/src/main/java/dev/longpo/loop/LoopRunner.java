@@ -2,6 +2,7 @@ package dev.longpo.loop;
 
 import dev.longpo.common.KafkaClients;
 import dev.longpo.common.LongpoConfig;
+import dev.longpo.common.Telemetry;
 import dev.longpo.streams.StreamsApp;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -45,6 +46,7 @@ public final class LoopRunner implements AutoCloseable {
     /** Starts the stream processors, waits until they run, then starts every worker. */
     public void start() throws InterruptedException {
         KafkaClients clients = new KafkaClients(config);
+        Telemetry.serve(config);
         streams = new StreamsApp(clients);
         streams.start();
         streams.awaitRunning(Duration.ofMinutes(2));

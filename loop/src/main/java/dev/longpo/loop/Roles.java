@@ -1,5 +1,6 @@
 package dev.longpo.loop;
 
+import dev.longpo.common.Telemetry;
 import dev.longpo.env.Cancellation;
 import java.util.EnumMap;
 import java.util.Map;
@@ -16,9 +17,11 @@ public final class Roles {
 
     /**
      * Runs one worker of {@code role} until it is told to stop. The stop flag is also bound to this thread
-     * ({@link Cancellation}), so a generation in flight ends within one decode step once it is set.
+     * ({@link Cancellation}), so a generation in flight ends within one decode step once it is set. The
+     * process's metrics endpoint ({@code metrics.port}) is started first, once per process.
      */
     public static void run(Role role, RoleRunner.Context ctx) throws Exception {
+        Telemetry.serve(ctx.config());
         Cancellation.bind(ctx.stop()::get);
         try {
             runBound(role, ctx);

@@ -2,6 +2,7 @@ package dev.longpo.streams;
 
 import dev.longpo.common.KafkaClients;
 import dev.longpo.common.LongpoConfig;
+import dev.longpo.common.Telemetry;
 import dev.longpo.text.TokenizerFactory;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -16,10 +17,12 @@ import org.apache.kafka.streams.Topology;
 /**
  * Runs the pipeline's four topologies as four Kafka Streams applications in one process (each
  * exactly-once, with its own application id {@code <pipeline.app.prefix>-<name>} and state),
- * so each scales and restarts independently. Settings come from {@link LongpoConfig}.
+ * so each scales and restarts independently. Settings come from {@link LongpoConfig}; each application's
+ * metrics go to the process's {@link Telemetry} registry.
  */
 public final class StreamsApp implements AutoCloseable {
     private final Map<String, KafkaStreams> apps = new LinkedHashMap<>();
+    private final List<Telemetry.Scope> metrics = new ArrayList<>();
 
     public StreamsApp(KafkaClients clients) {
         LongpoConfig c = clients.config();
@@ -37,7 +40,11 @@ public final class StreamsApp implements AutoCloseable {
         String prefix = c.get("pipeline.app.prefix");
         topologies.forEach((name, topology) -> {
             Properties p = clients.streams(prefix + "-" + name);
-            apps.put(name, new KafkaStreams(topology, p));
+            KafkaStreams app = new KafkaStreams(topology, p);
+            apps.put(name, app);
+            Telemetry.Scope scope = Telemetry.scope("stage", "streams-" + name, "instance", prefix + "-" + name);
+            scope.bind(app);
+            metrics.add(scope);
         });
     }
 
@@ -66,6 +73,7 @@ public final class StreamsApp implements AutoCloseable {
     /** Closes every application, committing what it processed. */
     @Override
     public void close() {
+        metrics.forEach(Telemetry.Scope::close);
         apps.values().forEach(a -> a.close(Duration.ofSeconds(30)));
     }
 }
