@@ -12,7 +12,7 @@ final class ConfigCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        options.load().asMap().forEach((k, v) -> System.out.println(k + "=" + (k.contains("password") || k.contains("jaas")
+        options.load().asMap().forEach((k, v) -> System.out.println(k + "=" + (k.contains("password") || k.contains("jaas") || k.contains("authorization")
                 || k.contains("user.info") ? "****" : v)));
         return 0;
     }

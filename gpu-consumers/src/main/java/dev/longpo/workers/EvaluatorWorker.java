@@ -3,13 +3,12 @@ package dev.longpo.workers;
 import ai.djl.Device;
 import dev.longpo.avro.Checkpoint;
 import dev.longpo.avro.EvalResult;
+import dev.longpo.common.CheckpointStore;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.events.Topics;
-import dev.longpo.files.AtomicFiles;
 import dev.longpo.model.ModelAnswerer;
 import dev.longpo.model.ModelStore;
 import dev.longpo.tasks.Evaluator;
-import java.net.URI;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -59,14 +58,14 @@ public final class EvaluatorWorker extends TransactionalWorker<Checkpoint> {
         List<ProducerRecord<String, SpecificRecord>> out = new ArrayList<>();
         for (ConsumerRecord<String, Checkpoint> rec : batch) {
             Checkpoint c = rec.value();
-            Path dir = Path.of(URI.create(c.getUri()));
+            Path dir;
             try {
-                if (!AtomicFiles.sha256(dir.resolve("model.safetensors")).equals(c.getSha256())) {
-                    out.add(reject(rec, "checkpoint weights do not match the announced SHA-256"));
-                    continue;
-                }
-            } catch (java.io.IOException e) {
-                out.add(reject(rec, "cannot read checkpoint " + dir + ": " + e));
+                dir = CheckpointStore.fetch(clients().config(), c.getUri(), c.getSha256());
+            } catch (CheckpointStore.CheckpointIntegrityException e) {
+                out.add(reject(rec, e.getMessage()));
+                continue;
+            } catch (java.io.IOException | IllegalArgumentException e) {
+                out.add(reject(rec, "cannot read checkpoint " + c.getUri() + ": " + e.getMessage()));
                 continue;
             }
             try (ModelStore.Loaded m = ModelStore.load(dir, device, dtype)) {

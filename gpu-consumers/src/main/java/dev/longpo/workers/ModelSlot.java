@@ -3,13 +3,12 @@ package dev.longpo.workers;
 import ai.djl.Device;
 import dev.longpo.avro.IterationEvent;
 import dev.longpo.avro.IterationEventType;
+import dev.longpo.common.CheckpointStore;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.common.TopicFollower;
 import dev.longpo.events.Topics;
-import dev.longpo.files.AtomicFiles;
 import dev.longpo.model.ModelStore;
 import java.io.IOException;
-import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -17,7 +16,7 @@ import org.apache.avro.specific.SpecificRecord;
 
 /**
  * The model a generator serves, and the version it is. It follows the controller: a START event of
- * its run that names another model version and a checkpoint is loaded (after its SHA-256 is checked)
+ * its run that names another model version and a checkpoint is fetched from its store (its SHA-256 checked)
  * and swapped in between batches, so no batch mixes two models. The promoted checkpoint records the
  * enlarged base it was trained at; the slot sets the iteration's theta0 instead, since generators
  * read short chunks (within the original window, as the spec keeps them) at the base of pi_S.
@@ -68,12 +67,7 @@ public final class ModelSlot implements AutoCloseable {
         if (latest == null || latest.getModelVersion().equals(version)) {
             return false;
         }
-        Path dir = Path.of(URI.create(latest.getCheckpointUri()));
-        String sha = AtomicFiles.sha256(dir.resolve("model.safetensors"));
-        if (latest.getCheckpointSha256() != null && !sha.equals(latest.getCheckpointSha256())) {
-            throw new IOException("checkpoint " + dir + " has SHA-256 " + sha + ", the controller announced "
-                    + latest.getCheckpointSha256());
-        }
+        Path dir = CheckpointStore.fetch(clients.config(), latest.getCheckpointUri(), latest.getCheckpointSha256());
         ModelStore.Loaded next = ModelStore.load(dir, device, dtype);
         next.model().setRopeTheta(latest.getTheta0());
         current.close();

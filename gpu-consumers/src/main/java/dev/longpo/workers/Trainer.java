@@ -8,6 +8,7 @@ import dev.longpo.avro.TopicPartitionOffset;
 import dev.longpo.avro.TrainingMetrics;
 import dev.longpo.avro.TrainingSample;
 import dev.longpo.avro.Turn;
+import dev.longpo.common.CheckpointStore;
 import dev.longpo.common.DeadLetters;
 import dev.longpo.common.Decoder;
 import dev.longpo.common.KafkaClients;
@@ -57,7 +58,8 @@ import org.slf4j.LoggerFactory;
  * the ledger of sample ids applied so far, and is written atomically. On start it restores the newest
  * checkpoint and seeks to its offsets, so the weights it goes on from have seen every sample before
  * those offsets exactly once and none after: whatever crashes, each sample updates the weights exactly
- * once. After each checkpoint its offsets are also committed to the group {@code longpo-trainer-<run>},
+ * once. Checkpoints are published through the {@link CheckpointStore} of {@code checkpoint.store.uri}
+ * (by default announced in place, as {@code file:} URIs). After each checkpoint its offsets are also committed to the group {@code longpo-trainer-<run>},
  * for lag tools only; a checkpoint written but not announced before a crash is announced on restart. Every optimizer step (accumulating {@code accumulate} samples) emits
  * {@code training-metrics}; every {@code checkpointEvery} steps, and when the input goes idle, a
  * checkpoint is written and announced on {@code checkpoints}. Samples generated in an iteration more
@@ -114,6 +116,7 @@ public final class Trainer implements AutoCloseable {
     private final KafkaProducer<String, SpecificRecord> producer;
     private final Decoder<TrainingSample> decoder;
     private final TopicFollower iterations;
+    private final CheckpointStore store;
     private LlamaModel model;
     private AdamW optimizer;
     private TrainStep<Objective.Metrics> trainStep;
@@ -143,6 +146,7 @@ public final class Trainer implements AutoCloseable {
         this.producer = clients.producer("trainer-" + settings.runId(), null);
         this.decoder = new Decoder<>(clients, Topics.TRAINING_SAMPLES, "trainer");
         this.iterations = new TopicFollower(clients, List.of(Topics.ITERATIONS));
+        this.store = CheckpointStore.forPublishing(clients.config());
         writableCheckpointFolder();
         restore(initialModel);
         followIterations(iterations.readToEnd(Duration.ofSeconds(60)));
@@ -433,14 +437,24 @@ public final class Trainer implements AutoCloseable {
         LOG.info("checkpoint step {} ({} samples applied) -> {}", step, ledger.size(), dir);
     }
 
-    /** Announces the checkpoint in {@code dir} (the current step's) on {@code checkpoints}; {@code parent} may be null. */
+    /**
+     * Publishes the checkpoint in {@code dir} (the current step's) to the checkpoint store and announces it on
+     * {@code checkpoints}; {@code parent} may be null.
+     */
     private void announce(Path dir, String sha, String parent) throws IOException {
         long step = optimizer.stepCount();
+        java.net.URI uri;
+        try {
+            uri = store.publish(dir, s.runId(), dir.getFileName().toString());
+        } catch (IOException e) {
+            throw new IOException("checkpoint " + dir + " is written but could not be published (checkpoint.store.uri);"
+                    + " a restart publishes and announces it: " + e.getMessage(), e);
+        }
         List<TopicPartitionOffset> tpo = new ArrayList<>();
         next.forEach((tp, off) -> tpo.add(new TopicPartitionOffset(tp.topic(), tp.partition(), off)));
         producer.send(new ProducerRecord<>(Topics.CHECKPOINTS.name(), s.runId(), Checkpoint.newBuilder()
                 .setRunId(s.runId()).setModelVersion(version(step)).setParentVersion(parent)
-                .setUri(dir.toUri().toString()).setSha256(sha).setSizeBytes(Files.size(dir.resolve("model.safetensors")))
+                .setUri(uri.toString()).setSha256(sha).setSizeBytes(Files.size(dir.resolve("model.safetensors")))
                 .setStep(step).setIteration(newestIteration).setTheta(model.ropeTheta())
                 .setMaxLength(model.config().maxPositionEmbeddings()).setOffsets(tpo).setCreatedAt(Instant.now()).build()));
         producer.flush();

@@ -11,6 +11,7 @@ import dev.longpo.avro.IterationEventType;
 import dev.longpo.avro.TrainingMetrics;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.common.LongpoConfig;
+import dev.longpo.common.ObjectStoreServer;
 import dev.longpo.common.Telemetry;
 import dev.longpo.common.TopicScanner;
 import dev.longpo.events.Topics;
@@ -36,7 +37,8 @@ import org.junit.jupiter.api.io.TempDir;
  * (L_s = 128, so iteration 1 trains at 1024 tokens and iteration 2 at 2048; budgets of 4 and 2
  * samples), the four stream processors and every worker. The run must promote iteration 1's model,
  * start iteration 2 from it, promote again and stop, with evaluation results for pi_S and for each
- * promoted model, and the trainer must have applied each sample once.
+ * promoted model, and the trainer must have applied each sample once. Checkpoints travel through an HTTP
+ * object store ({@code checkpoint.store.uri}), and the process's Prometheus endpoint is scraped.
  */
 @Timeout(value = 15, unit = TimeUnit.MINUTES)
 class SelfEvolutionIT {
@@ -45,7 +47,7 @@ class SelfEvolutionIT {
 
     @Test
     void theLoopReachesAPromotedSecondIteration() throws Exception {
-        try (RealStack stack = RealStack.isolated()) {
+        try (RealStack stack = RealStack.isolated(); ObjectStoreServer store = new ObjectStoreServer("Bearer it")) {
             String run = "loop-it";
             Map<String, String> tiny = new HashMap<>();
             tiny.put("run.id", run);
@@ -68,6 +70,9 @@ class SelfEvolutionIT {
             tiny.put("eval.samples", "1");
             tiny.put("eval.short.samples", "4");
             tiny.put("worker.status.ms", "600000");
+            tiny.put("checkpoint.store.uri", store.base("models").toString());
+            tiny.put("checkpoint.store.authorization", "Bearer it");
+            tiny.put("checkpoint.cache.dir", dir.resolve("worker-cache").toString());
             tiny.put("metrics.port", "0");
             tiny.put("metrics.host", "127.0.0.1");
             LongpoConfig config = stack.config().with(tiny);
@@ -120,6 +125,12 @@ class SelfEvolutionIT {
 
             List<Checkpoint> checkpoints = TopicReader.readAll(clients, Topics.CHECKPOINTS).stream()
                     .map(ConsumerRecord::value).toList();
+            // the workers read every checkpoint through the object store, not the trainer's folder
+            assertTrue(checkpoints.stream().allMatch(c -> c.getUri().startsWith(store.base("models") + "/" + run + "/")),
+                    checkpoints.toString());
+            String promoted = java.net.URI.create(promoted1.getCheckpointUri()).getRawPath();
+            assertTrue(store.requests().contains("GET " + promoted + "model.safetensors"),
+                    "the generators and the evaluator fetched the promoted checkpoint: " + store.requests());
             assertTrue(checkpoints.stream().anyMatch(c -> c.getIteration() == 2 && c.getStep() >= 6), checkpoints.toString());
             List<String> applied = TopicReader.readAll(clients, Topics.TRAINING_METRICS).stream().map(ConsumerRecord::value)
                     .flatMap(m -> m.getSampleIds().stream()).toList();

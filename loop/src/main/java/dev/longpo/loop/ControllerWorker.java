@@ -3,6 +3,7 @@ package dev.longpo.loop;
 import dev.longpo.avro.Checkpoint;
 import dev.longpo.avro.IterationEvent;
 import dev.longpo.avro.IterationEventType;
+import dev.longpo.common.CheckpointStore;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.common.Telemetry;
 import dev.longpo.common.TopicFollower;
@@ -30,7 +31,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs the {@link Controller} against the topics: on start it reads {@code iterations} to the end and
  * restores the decisions already published; if there are none it announces the base model for
- * evaluation and starts iteration 1; then it follows {@code checkpoints}, {@code eval-results} and
+ * evaluation (published to the checkpoint store like every checkpoint) and starts iteration 1; then it follows {@code checkpoints}, {@code eval-results} and
  * {@code training-metrics} from the beginning (a fresh consumer each start, so its state is always
  * rebuilt from the topics), and the stages before the trainer and the dead letters from their end
  * ({@link RunEvent#PIPELINE_TOPICS}: only their liveness matters), passes the time to the controller
@@ -112,9 +113,10 @@ public final class ControllerWorker implements AutoCloseable {
     private void announceBase() throws IOException {
         LoopSettings s = settings;
         Path dir = Path.of(URI.create(s.baseUri()));
-        Path weights = dir.resolve("model.safetensors");
+        Path weights = dir.resolve(CheckpointStore.WEIGHTS);
+        URI published = CheckpointStore.forPublishing(clients.config()).publish(dir, s.runId(), s.baseVersion());
         producer.send(new ProducerRecord<>(Topics.CHECKPOINTS.name(), s.runId(), Checkpoint.newBuilder().setRunId(s.runId())
-                .setModelVersion(s.baseVersion()).setUri(s.baseUri()).setSha256(AtomicFiles.sha256(weights))
+                .setModelVersion(s.baseVersion()).setUri(published.toString()).setSha256(AtomicFiles.sha256(weights))
                 .setSizeBytes(Files.size(weights)).setStep(0).setIteration(0).setTheta(s.theta0())
                 .setMaxLength(s.targetLength(s.maxIterations())).setCreatedAt(Instant.now()).build()));
         LOG.info("announced base model {} for evaluation", s.baseVersion());
