@@ -38,9 +38,24 @@ public final class LoopRunner implements AutoCloseable {
 
     /** A runner of the stream processors and the given roles only. */
     public LoopRunner(LongpoConfig config, Path baseModel, List<Role> roles) {
-        this.config = config;
+        this.config = threadBudget(config, roles, Runtime.getRuntime().availableProcessors());
         this.baseModel = baseModel;
         this.roles = List.copyOf(roles);
+    }
+
+    /**
+     * The configuration with {@code model.threads} resolved for one process running {@code roles}: an explicit
+     * value is kept; 0 (auto) becomes an equal share of {@code cores} per model role, at least one, so the
+     * roles do not each start a PyTorch thread per core and oversubscribe the machine.
+     */
+    public static LongpoConfig threadBudget(LongpoConfig config, List<Role> roles, int cores) {
+        if (config.getInt("model.threads") > 0) {
+            return config;
+        }
+        long modelRoles = roles.stream().filter(r -> r != Role.CONTROL).count();
+        int share = (int) Math.max(1, cores / Math.max(1, modelRoles));
+        LOG.info("{} model roles on {} cores: {} PyTorch thread(s) each (model.threads)", modelRoles, cores, share);
+        return config.with("model.threads", share);
     }
 
     /** Starts the stream processors, waits until they run, then starts every worker. */
