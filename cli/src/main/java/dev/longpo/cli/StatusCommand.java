@@ -19,8 +19,12 @@ final class StatusCommand implements Callable<Integer> {
             System.out.println("stack: not running (no state in " + stack.dir() + ")");
             return 3;
         }
-        System.out.printf("kafka     pid %-8d 127.0.0.1:%-6d %s%n", s.recorded().kafkaPid(), s.recorded().kafkaPort(),
-                s.kafkaAlive() ? "running" : "NOT RUNNING");
+        int n = s.recorded().kafkaPids().size();
+        for (int i = 0; i < n; i++) {
+            System.out.printf("%-9s pid %-8d 127.0.0.1:%-6d %s%n", n == 1 ? "kafka" : "kafka " + (i + 1),
+                    s.recorded().kafkaPids().get(i), s.recorded().kafkaPorts().get(i),
+                    s.brokersAlive().get(i) ? "running" : "NOT RUNNING");
+        }
         System.out.printf("registry  pid %-8d 127.0.0.1:%-6d %s%n", s.recorded().registryPid(),
                 s.recorded().registryPort(), s.registryAlive() ? (s.registryReady() ? "running, ready" : "running, not ready")
                         : "NOT RUNNING");

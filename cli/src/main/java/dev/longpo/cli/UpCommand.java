@@ -1,9 +1,11 @@
 package dev.longpo.cli;
 
+import dev.longpo.common.LongpoConfig;
 import dev.longpo.deploy.EmbeddedStack;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /** {@code longpo up}: start the embedded Kafka broker and schema registry and create the topics. */
 @Command(name = "up", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, description = "Start the embedded stack (Kafka KRaft broker + Apicurio registry) and create topics.")
@@ -11,13 +13,21 @@ final class UpCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;
 
+    @Option(names = "--brokers", description = "Kafka brokers (KRaft, each broker and controller); 3 or more replicate"
+            + " every topic 3 times with min.insync.replicas=2 (default: stack.kafka.brokers, 1)",
+            defaultValue = "0")
+    int brokers;
+
     @Override
     public Integer call() throws Exception {
-        EmbeddedStack stack = new EmbeddedStack(options.load());
+        LongpoConfig c = options.load();
+        EmbeddedStack stack = new EmbeddedStack(brokers > 0 ? c.with("stack.kafka.brokers", brokers) : c);
         long t0 = System.nanoTime();
         EmbeddedStack.State s = stack.up();
-        System.out.printf("stack up in %.1f s: kafka 127.0.0.1:%d (pid %d), registry http://127.0.0.1:%d (pid %d); data in %s%n",
-                (System.nanoTime() - t0) / 1e9, s.kafkaPort(), s.kafkaPid(), s.registryPort(), s.registryPid(), stack.dir());
+        System.out.printf("stack up in %.1f s: kafka %s (pid %s), registry http://127.0.0.1:%d (pid %d); topics with"
+                        + " replication factor %d; data in %s%n", (System.nanoTime() - t0) / 1e9, s.bootstrapServers(),
+                s.kafkaPids().stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(",")),
+                s.registryPort(), s.registryPid(), stack.replicationFactor(), stack.dir());
         return 0;
     }
 }

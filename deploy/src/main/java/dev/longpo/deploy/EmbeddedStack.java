@@ -13,84 +13,138 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.common.Uuid;
 
 /**
- * The local stack behind {@code longpo up/down/status}: a real Apache Kafka broker in KRaft combined
- * mode and Apicurio Registry, each a child JVM on loopback. The broker's storage is formatted on first
- * start and kept in {@code stack.dir}; the PIDs are recorded in {@code stack.dir/stack.properties} and
- * {@link #down} stops exactly those processes.
+ * The local stack behind {@code longpo up/down/status}: real Apache Kafka brokers in KRaft combined
+ * mode ({@code stack.kafka.brokers} of them, each broker and controller, one quorum) and Apicurio
+ * Registry, each a child JVM on loopback. With three or more brokers every topic, internal ones
+ * included, is replicated three times with {@code min.insync.replicas=2}, so with {@code acks=all}
+ * the loss of one broker loses nothing and stops nothing. Node {@code i} (1-based) listens on
+ * {@code stack.kafka.port + 10 (i - 1)} and its controller on {@code stack.kafka.controller.port + 10 (i - 1)}.
+ * Storage is formatted on first start and kept in {@code stack.dir}; the PIDs are recorded in
+ * {@code stack.dir/stack.properties} and {@link #down} stops exactly those processes.
+ * {@link #killBroker} and {@link #startBroker} inject and repair a broker failure (tests, drills).
  */
 public final class EmbeddedStack {
-    /** Recorded state of a running stack. */
-    public record State(long kafkaPid, long registryPid, int kafkaPort, int registryPort) {
+    /** Ports between one node's listeners and the next node's. */
+    static final int NODE_PORT_STEP = 10;
+
+    /** Recorded state of a running stack: one PID and port per broker, node 1 first. */
+    public record State(List<Long> kafkaPids, long registryPid, List<Integer> kafkaPorts, int registryPort) {
+        public State {
+            kafkaPids = List.copyOf(kafkaPids);
+            kafkaPorts = List.copyOf(kafkaPorts);
+        }
+
+        /** The bootstrap servers of every broker. */
+        public String bootstrapServers() {
+            return kafkaPorts.stream().map(p -> "127.0.0.1:" + p).collect(Collectors.joining(","));
+        }
     }
 
-    /** What {@link #status} found. */
-    public record Status(State recorded, boolean kafkaAlive, boolean registryAlive, boolean registryReady) {
+    /** What {@link #status} found: which brokers are alive (node 1 first) and the registry. */
+    public record Status(State recorded, List<Boolean> brokersAlive, boolean registryAlive, boolean registryReady) {
+        public boolean kafkaAlive() {
+            return !brokersAlive.isEmpty() && brokersAlive.stream().allMatch(b -> b);
+        }
+
         public boolean running() {
-            return kafkaAlive && registryAlive;
+            return kafkaAlive() && registryAlive;
         }
     }
 
     private final LongpoConfig config;
     private final Path dir;
+    private final int brokers;
 
     public EmbeddedStack(LongpoConfig config) {
         this.config = config;
         this.dir = config.getPath("stack.dir");
+        this.brokers = config.getInt("stack.kafka.brokers");
+        if (brokers < 1 || brokers > 9) {
+            throw new StackException("stack.kafka.brokers must be 1 to 9, got " + brokers);
+        }
     }
 
     public Path dir() {
         return dir;
     }
 
-    /** Configuration that points clients at this stack. */
-    public LongpoConfig clientConfig() {
-        return config.with(Map.of("kafka.bootstrap.servers", "127.0.0.1:" + config.getInt("stack.kafka.port"),
-                "registry.url", RegistryServer.ccompatUrl(config.getInt("stack.registry.port"))));
+    /** The replication factor of every topic on this stack: 3, or the broker count when smaller. */
+    public int replicationFactor() {
+        return Math.min(3, brokers);
     }
 
-    /** Starts broker and registry, waits until both answer, creates the topics. */
+    private int minInsyncReplicas() {
+        return replicationFactor() >= 3 ? 2 : 1;
+    }
+
+    private int kafkaPort(int node) {
+        return config.getInt("stack.kafka.port") + NODE_PORT_STEP * (node - 1);
+    }
+
+    private int controllerPort(int node) {
+        return config.getInt("stack.kafka.controller.port") + NODE_PORT_STEP * (node - 1);
+    }
+
+    /** Configuration that points clients at this stack (and creates its topics with its replication factor). */
+    public LongpoConfig clientConfig() {
+        String bootstrap = IntStream.rangeClosed(1, brokers).mapToObj(n -> "127.0.0.1:" + kafkaPort(n))
+                .collect(Collectors.joining(","));
+        return config.with(Map.of("kafka.bootstrap.servers", bootstrap,
+                "registry.url", RegistryServer.ccompatUrl(config.getInt("stack.registry.port")),
+                "topics.replication.factor", String.valueOf(replicationFactor())));
+    }
+
+    /** Starts the brokers and the registry, waits until all answer, creates the topics. */
     public State up() throws IOException {
         Status st = status();
-        if (st.recorded() != null && (st.kafkaAlive() || st.registryAlive())) {
-            throw new StackException("the stack is already running (kafka pid " + st.recorded().kafkaPid()
+        if (st.recorded() != null && (st.brokersAlive().contains(true) || st.registryAlive())) {
+            throw new StackException("the stack is already running (kafka pids " + st.recorded().kafkaPids()
                     + ", registry pid " + st.recorded().registryPid() + "); run 'longpo down' first");
         }
-        int kafkaPort = config.getInt("stack.kafka.port");
-        int controllerPort = config.getInt("stack.kafka.controller.port");
         int registryPort = config.getInt("stack.registry.port");
-        requireFree(kafkaPort, "stack.kafka.port");
-        requireFree(controllerPort, "stack.kafka.controller.port");
+        for (int n = 1; n <= brokers; n++) {
+            requireFree(kafkaPort(n), "stack.kafka.port");
+            requireFree(controllerPort(n), "stack.kafka.controller.port");
+        }
         requireFree(registryPort, "stack.registry.port");
         Path registryHome = config.getPath("stack.registry.home");
         RegistryServer.runnerJar(registryHome);
         Files.createDirectories(dir);
         Duration timeout = config.getDuration("stack.start.timeout.ms");
 
-        Path props = writeServerProperties(kafkaPort, controllerPort);
-        formatIfNeeded(props);
-        List<String> kafkaJvm = List.of("-Xmx" + config.get("stack.kafka.heap"), "-XX:+UseG1GC",
-                "-cp", System.getProperty("java.class.path"));
-        long kafkaPid = ChildJvm.start(dir, dir.resolve("kafka.log"), kafkaJvm, List.of("kafka.Kafka", props.toString()));
+        formatIfNeeded();
+        List<Long> pids = new ArrayList<>();
         long registryPid;
         try {
+            for (int n = 1; n <= brokers; n++) {
+                pids.add(startNode(n));
+            }
             registryPid = RegistryServer.start(dir, registryHome, registryPort, config.get("stack.registry.heap"));
         } catch (IOException | RuntimeException e) {
-            ChildJvm.stop(kafkaPid, dir, Duration.ofSeconds(10));
+            pids.forEach(pid -> ChildJvm.stop(pid, dir, Duration.ofSeconds(10)));
             throw e;
         }
-        State state = new State(kafkaPid, registryPid, kafkaPort, registryPort);
+        State state = new State(pids, registryPid, IntStream.rangeClosed(1, brokers).map(this::kafkaPort).boxed().toList(),
+                registryPort);
         save(state);
         try {
-            ChildJvm.await("kafka broker", kafkaPid, dir.resolve("kafka.log"), timeout, () -> brokerReady(kafkaPort));
+            for (int n = 1; n <= brokers; n++) {
+                int port = kafkaPort(n);
+                ChildJvm.await("kafka broker " + n, pids.get(n - 1), log(n), timeout, () -> brokerReady(port, brokers));
+            }
             ChildJvm.await("schema registry", registryPid, dir.resolve("registry.log"), timeout,
                     () -> RegistryServer.isReady(registryPort));
             TopicAdmin.ensureAll(new KafkaClients(clientConfig()));
@@ -99,6 +153,51 @@ public final class EmbeddedStack {
             throw e;
         }
         return state;
+    }
+
+    /** Starts node {@code n}'s JVM from its server properties; returns its PID. */
+    private long startNode(int n) throws IOException {
+        List<String> kafkaJvm = List.of("-Xmx" + config.get("stack.kafka.heap"), "-XX:+UseG1GC",
+                "-cp", System.getProperty("java.class.path"));
+        return ChildJvm.start(dir, log(n), kafkaJvm, List.of("kafka.Kafka", properties(n).toString()));
+    }
+
+    /**
+     * SIGKILLs broker {@code node} (1-based), as a crashed machine would stop: no controlled shutdown, no
+     * leadership handed over. Returns false if it was not running.
+     */
+    public boolean killBroker(int node) {
+        State s = requireState();
+        Optional<ProcessHandle> h = ChildJvm.find(s.kafkaPids().get(node - 1), dir);
+        h.ifPresent(p -> {
+            p.destroyForcibly();
+            p.onExit().join();
+        });
+        return h.isPresent();
+    }
+
+    /** Starts broker {@code node} again on its own storage and waits until it answers. */
+    public void startBroker(int node) throws IOException {
+        State s = requireState();
+        if (ChildJvm.find(s.kafkaPids().get(node - 1), dir).isPresent()) {
+            throw new StackException("broker " + node + " is already running");
+        }
+        requireFree(kafkaPort(node), "stack.kafka.port");
+        long pid = startNode(node);
+        List<Long> pids = new ArrayList<>(s.kafkaPids());
+        pids.set(node - 1, pid);
+        save(new State(pids, s.registryPid(), s.kafkaPorts(), s.registryPort()));
+        int port = kafkaPort(node);
+        ChildJvm.await("kafka broker " + node, pid, log(node), config.getDuration("stack.start.timeout.ms"),
+                () -> brokerReady(port, 1));
+    }
+
+    private State requireState() {
+        State s = load();
+        if (s == null) {
+            throw new StackException("no stack recorded in " + dir + "; run 'longpo up' first");
+        }
+        return s;
     }
 
     /** Stops the recorded processes (SIGTERM, then SIGKILL after 20 s). Returns the names of those stopped. */
@@ -111,8 +210,11 @@ public final class EmbeddedStack {
         if (ChildJvm.stop(s.registryPid(), dir, Duration.ofSeconds(20))) {
             stopped.add("registry (pid " + s.registryPid() + ")");
         }
-        if (ChildJvm.stop(s.kafkaPid(), dir, Duration.ofSeconds(20))) {
-            stopped.add("kafka (pid " + s.kafkaPid() + ")");
+        for (int i = s.kafkaPids().size() - 1; i >= 0; i--) {
+            long pid = s.kafkaPids().get(i);
+            if (ChildJvm.stop(pid, dir, Duration.ofSeconds(20))) {
+                stopped.add("kafka" + (s.kafkaPids().size() > 1 ? " " + (i + 1) : "") + " (pid " + pid + ")");
+            }
         }
         try {
             Files.deleteIfExists(stateFile());
@@ -125,55 +227,106 @@ public final class EmbeddedStack {
     public Status status() {
         State s = load();
         if (s == null) {
-            return new Status(null, false, false, false);
+            return new Status(null, List.of(), false, false);
         }
-        boolean k = ChildJvm.find(s.kafkaPid(), dir).isPresent();
+        List<Boolean> alive = s.kafkaPids().stream().map(pid -> ChildJvm.find(pid, dir).isPresent()).toList();
         boolean r = ChildJvm.find(s.registryPid(), dir).isPresent();
-        return new Status(s, k, r, r && RegistryServer.isReady(s.registryPort()));
+        return new Status(s, alive, r, r && RegistryServer.isReady(s.registryPort()));
     }
 
-    private Path writeServerProperties(int port, int controllerPort) throws IOException {
+    /** Node 1 keeps the single-broker layout's names, so a stack made before there were several still starts. */
+    private Path dataDir(int n) {
+        return dir.resolve(n == 1 ? "kafka-data" : "kafka-data-" + n);
+    }
+
+    private Path log(int n) {
+        return dir.resolve(n == 1 ? "kafka.log" : "kafka-" + n + ".log");
+    }
+
+    private Path properties(int n) {
+        return dir.resolve(n == 1 ? "server.properties" : "server-" + n + ".properties");
+    }
+
+    private Path writeServerProperties(int n) throws IOException {
+        String voters = IntStream.rangeClosed(1, brokers).mapToObj(i -> i + "@127.0.0.1:" + controllerPort(i))
+                .collect(Collectors.joining(","));
+        String rf = String.valueOf(replicationFactor());
+        String minIsr = String.valueOf(minInsyncReplicas());
         Properties p = new Properties();
         p.put("process.roles", "broker,controller");
-        p.put("node.id", "1");
-        p.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
-        p.put("listeners", "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
-        p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + port);
+        p.put("node.id", String.valueOf(n));
+        p.put("controller.quorum.voters", voters);
+        p.put("listeners", "PLAINTEXT://127.0.0.1:" + kafkaPort(n) + ",CONTROLLER://127.0.0.1:" + controllerPort(n));
+        p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + kafkaPort(n));
         p.put("controller.listener.names", "CONTROLLER");
         p.put("inter.broker.listener.name", "PLAINTEXT");
         p.put("listener.security.protocol.map", "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT");
-        p.put("log.dirs", dir.resolve("kafka-data").toString());
+        p.put("log.dirs", dataDir(n).toString());
         p.put("num.partitions", "3");
-        p.put("offsets.topic.replication.factor", "1");
-        p.put("transaction.state.log.replication.factor", "1");
-        p.put("transaction.state.log.min.isr", "1");
-        p.put("share.coordinator.state.topic.replication.factor", "1");
-        p.put("share.coordinator.state.topic.min.isr", "1");
+        p.put("default.replication.factor", rf);
+        p.put("min.insync.replicas", minIsr);
+        p.put("offsets.topic.replication.factor", rf);
+        p.put("transaction.state.log.replication.factor", rf);
+        p.put("transaction.state.log.min.isr", minIsr);
+        p.put("share.coordinator.state.topic.replication.factor", rf);
+        p.put("share.coordinator.state.topic.min.isr", minIsr);
         p.put("group.initial.rebalance.delay.ms", "0");
         p.put("message.max.bytes", String.valueOf(Topics.MAX_REQUEST_BYTES));
+        p.put("replica.fetch.max.bytes", String.valueOf(Topics.MAX_REQUEST_BYTES));
         p.putAll(config.withPrefix("stack.kafka.server."));
-        Path f = dir.resolve("server.properties");
+        Path f = properties(n);
         try (Writer w = Files.newBufferedWriter(f)) {
             p.store(w, "written by longpo up");
         }
         return f;
     }
 
-    private void formatIfNeeded(Path props) throws IOException {
-        if (Files.exists(dir.resolve("kafka-data").resolve("meta.properties"))) {
-            return;
+    /**
+     * Writes every node's properties and formats the storage of each node that has none, all with one
+     * cluster id (node 1's, when it exists). A stack formatted for another broker count is refused: its
+     * quorum is a different one.
+     */
+    private void formatIfNeeded() throws IOException {
+        Path layout = dir.resolve("stack-brokers");
+        if (Files.exists(dataDir(1).resolve("meta.properties"))) {
+            String formatted = Files.exists(layout) ? Files.readString(layout).trim() : "1";
+            if (!formatted.equals(String.valueOf(brokers))) {
+                throw new StackException("the stack in " + dir + " was formatted for " + formatted + " broker(s), not "
+                        + brokers + ": use --brokers " + formatted + ", or remove " + dir + " for a new one");
+            }
         }
-        try {
-            ChildJvm.run(List.of("-cp", System.getProperty("java.class.path")),
-                    List.of("kafka.tools.StorageTool", "format", "-t", Uuid.randomUuid().toString(), "-c",
-                            props.toString()), Duration.ofSeconds(60));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new StackException("interrupted while formatting Kafka storage");
+        String clusterId = clusterId().orElseGet(() -> Uuid.randomUuid().toString());
+        for (int n = 1; n <= brokers; n++) {
+            Path props = writeServerProperties(n);
+            if (Files.exists(dataDir(n).resolve("meta.properties"))) {
+                continue;
+            }
+            try {
+                ChildJvm.run(List.of("-cp", System.getProperty("java.class.path")),
+                        List.of("kafka.tools.StorageTool", "format", "-t", clusterId, "-c", props.toString()),
+                        Duration.ofSeconds(60));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new StackException("interrupted while formatting Kafka storage");
+            }
         }
+        Files.writeString(layout, String.valueOf(brokers));
     }
 
-    private static boolean brokerReady(int port) {
+    private Optional<String> clusterId() throws IOException {
+        Path meta = dataDir(1).resolve("meta.properties");
+        if (!Files.exists(meta)) {
+            return Optional.empty();
+        }
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(meta)) {
+            p.load(r);
+        }
+        return Optional.ofNullable(p.getProperty("cluster.id"));
+    }
+
+    /** The broker on {@code port} answers and sees at least {@code brokers} brokers. */
+    private static boolean brokerReady(int port, int brokers) {
         try (java.net.Socket socket = new java.net.Socket()) {
             socket.connect(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), port), 500);
         } catch (IOException e) {
@@ -181,7 +334,7 @@ public final class EmbeddedStack {
         }
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + port,
                 AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 2000, AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 3000))) {
-            return !admin.describeCluster().nodes().get(3, TimeUnit.SECONDS).isEmpty();
+            return admin.describeCluster().nodes().get(3, TimeUnit.SECONDS).size() >= brokers;
         } catch (Exception e) {
             return false;
         }
@@ -202,9 +355,9 @@ public final class EmbeddedStack {
 
     private void save(State s) throws IOException {
         Properties p = new Properties();
-        p.put("kafka.pid", String.valueOf(s.kafkaPid()));
+        p.put("kafka.pid", s.kafkaPids().stream().map(String::valueOf).collect(Collectors.joining(",")));
         p.put("registry.pid", String.valueOf(s.registryPid()));
-        p.put("kafka.port", String.valueOf(s.kafkaPort()));
+        p.put("kafka.port", s.kafkaPorts().stream().map(String::valueOf).collect(Collectors.joining(",")));
         p.put("registry.port", String.valueOf(s.registryPort()));
         try (Writer w = Files.newBufferedWriter(stateFile())) {
             p.store(w, "processes started by longpo up");
@@ -218,8 +371,10 @@ public final class EmbeddedStack {
         Properties p = new Properties();
         try (Reader r = Files.newBufferedReader(stateFile())) {
             p.load(r);
-            return new State(Long.parseLong(p.getProperty("kafka.pid")), Long.parseLong(p.getProperty("registry.pid")),
-                    Integer.parseInt(p.getProperty("kafka.port")), Integer.parseInt(p.getProperty("registry.port")));
+            return new State(Arrays.stream(p.getProperty("kafka.pid").split(",")).map(Long::valueOf).toList(),
+                    Long.parseLong(p.getProperty("registry.pid")),
+                    Arrays.stream(p.getProperty("kafka.port").split(",")).map(Integer::valueOf).toList(),
+                    Integer.parseInt(p.getProperty("registry.port")));
         } catch (IOException | RuntimeException e) {
             throw new StackException("unreadable stack state " + stateFile() + " (" + e.getMessage()
                     + "); stop the processes by hand and delete it");

@@ -285,7 +285,10 @@ public final class Trainer implements AutoCloseable {
         return skippedStale;
     }
 
-    /** Trains until {@code stop} is set or, with {@code stopWhenIdle}, the input stays empty for the idle time. */
+    /**
+     * Trains until {@code stop} is set or, with {@code stopWhenIdle}, the input stays empty for the idle time.
+     * The stop is checked before every sample, so stopping waits for one sample's step at most.
+     */
     public void run(AtomicBoolean stop, boolean stopWhenIdle) throws IOException {
         ChatFormat fmt = ChatFormat.of(tokenizer);
         List<Objective.Metrics> stepMetrics = new ArrayList<>();
@@ -308,6 +311,12 @@ public final class Trainer implements AutoCloseable {
             }
             lastData = System.nanoTime();
             for (ConsumerRecord<byte[], byte[]> r : polled) {
+                if (stop.get()) {
+                    // the rest of the poll is not trained: a restart resumes from the last checkpoint's offsets
+                    LOG.info("stopping at step {}; samples after checkpoint step {} are trained again on restart",
+                            optimizer.stepCount(), checkpointedStep);
+                    return;
+                }
                 TopicPartition tp = new TopicPartition(r.topic(), r.partition());
                 Decoder.Result<TrainingSample> d = decoder.decode(r);
                 if (!d.ok()) {

@@ -10,8 +10,6 @@ import dev.longpo.avro.GenerationRequest;
 import dev.longpo.avro.IterationEvent;
 import dev.longpo.avro.IterationEventType;
 import dev.longpo.avro.PreferencePair;
-import dev.longpo.avro.TrainingSample;
-import dev.longpo.avro.Turn;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.events.Topics;
 import dev.longpo.files.AtomicFiles;
@@ -73,19 +71,9 @@ class WorkerCrashIT {
     }
 
     private static Process worker(RealStack stack, String role, String run, Path log, String... extra) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx1g", "-Dai.djl.offline=true", "-cp", System.getProperty("java.class.path"), "dev.longpo.cli.Main",
-                "worker", "--role", role, "--model", model.toString()));
-        for (String kv : List.of("kafka.bootstrap.servers=" + stack.cluster.bootstrapServers(),
-                "registry.url=http://127.0.0.1:" + stack.registryPort + "/apis/ccompat/v7", "run.id=" + run,
-                "trainer.checkpoint.dir=" + dir.resolve("ckpt"), "trainer.checkpoint.every=2",
-                "trainer.idle.checkpoint.ms=1500", "worker.batch=4", "respond.max.new.tokens=6", "model.threads=1")) {
-            cmd.add("--set");
-            cmd.add(kv);
-        }
-        cmd.addAll(List.of(extra));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-                .start();
+        return WorkerProcess.start(stack, model, role, log, List.of("run.id=" + run, "trainer.checkpoint.dir=" + dir.resolve("ckpt"),
+                "trainer.checkpoint.every=2", "trainer.idle.checkpoint.ms=1500", "worker.batch=4", "respond.max.new.tokens=6",
+                "model.threads=1"), extra);
     }
 
     /** The ledger of the newest checkpoint's trainer state (state.json), read as any tool would. */
@@ -108,7 +96,7 @@ class WorkerCrashIT {
             for (int i = 0; i < 24; i++) {
                 String id = run + "-s" + i;
                 produced.add(id);
-                p.send(new ProducerRecord<>(Topics.TRAINING_SAMPLES.name(), id, sample(id, 1, i, "Filler. ".repeat(30)
+                p.send(new ProducerRecord<>(Topics.TRAINING_SAMPLES.name(), id, TestSamples.oneTurn(id, 1, i, "Filler. ".repeat(30)
                         + "The key is " + i + ". " + "More. ".repeat(20), 2e4)));
             }
         }
@@ -143,17 +131,6 @@ class WorkerCrashIT {
         assertTrue(last.getOffsets().stream().anyMatch(o -> o.getTopic().equals(Topics.TRAINING_SAMPLES.name())));
     }
 
-    /** A one-turn sample whose answer is the key {@code i} found in {@code longContext}. */
-    private static TrainingSample sample(String id, int iteration, int i, String longContext, double theta1) {
-        Turn t = Turn.newBuilder().setPairId(id + "/p").setChunkIndex(0).setInstruction("What is the key?")
-                .setShortContext("The key is " + i + ".").setChosen(String.valueOf(i)).setRejected("none")
-                .setChosenTokenIds(List.of(48 + i % 10)).setRejectedTokenIds(List.of(110, 111))
-                .setRefChosenLogp(-2).setRefRejectedLogp(-6).build();
-        return TrainingSample.newBuilder().setSampleId(id).setDocId(id).setLongContext(longContext).setTurns(List.of(t))
-                .setComplete(true).setIteration(iteration).setTargetLength(512).setTheta0(1e4).setTheta1(theta1)
-                .setModelVersion("m0").setCreatedAt(Instant.now()).build();
-    }
-
     @Test
     void theTrainerSkipsTheLeftoversOfAnIterationTheControllerHasMovedPast() throws Exception {
         KafkaClients clients = stack.clients();
@@ -171,7 +148,7 @@ class WorkerCrashIT {
                     fresh.add(id);
                 }
                 p.send(new ProducerRecord<>(Topics.TRAINING_SAMPLES.name(), id,
-                        sample(id, iteration, i, "Filler. ".repeat(10) + "The key is " + i + ".", 1e4)));
+                        TestSamples.oneTurn(id, iteration, i, "Filler. ".repeat(10) + "The key is " + i + ".", 1e4)));
             }
         }
         Path log = dir.resolve(run + ".log");
@@ -192,7 +169,7 @@ class WorkerCrashIT {
         try (KafkaProducer<String, SpecificRecord> p = clients.producer("it-book", null)) {
             for (int i = 0; i < 4; i++) {
                 String id = runA + "-s" + i;
-                p.send(new ProducerRecord<>(Topics.TRAINING_SAMPLES.name(), id, sample(id, 1, i, "Filler. The key is " + i + ".",
+                p.send(new ProducerRecord<>(Topics.TRAINING_SAMPLES.name(), id, TestSamples.oneTurn(id, 1, i, "Filler. The key is " + i + ".",
                         1e4)));
             }
         }
@@ -327,11 +304,7 @@ class WorkerCrashIT {
     }
 
     private static String read(Path log) {
-        try {
-            return Files.readString(log);
-        } catch (IOException e) {
-            return "(unreadable: " + e + ")";
-        }
+        return WorkerProcess.read(log);
     }
 
     private static List<PreferencePair> ours(KafkaClients clients, String run) {

@@ -1,0 +1,54 @@
+package dev.longpo.it;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalInt;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * {@code longpo worker} as a child JVM of the tests, on the test classpath and pointed at a {@link RealStack}:
+ * a separate process, so it can be SIGKILLed as a crashed machine would be.
+ */
+final class WorkerProcess {
+    private static final Pattern METRICS = Pattern.compile("Prometheus metrics on http://[^:]+:(\\d+)/metrics");
+
+    private WorkerProcess() {
+    }
+
+    /** Starts a worker of {@code role} with {@code settings} (key=value, each passed with --set); output goes to {@code log}. */
+    static Process start(RealStack stack, Path model, String role, Path log, List<String> settings, String... extra)
+            throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx1g", "-Dai.djl.offline=true", "-cp", System.getProperty("java.class.path"), "dev.longpo.cli.Main",
+                "worker", "--role", role, "--model", model.toString()));
+        List<String> all = new ArrayList<>(List.of("kafka.bootstrap.servers=" + stack.cluster.bootstrapServers(),
+                "registry.url=http://127.0.0.1:" + stack.registryPort + "/apis/ccompat/v7"));
+        all.addAll(settings);
+        for (String kv : all) {
+            cmd.add("--set");
+            cmd.add(kv);
+        }
+        cmd.addAll(List.of(extra));
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .start();
+    }
+
+    /** The log so far, or why it cannot be read (for failure messages). */
+    static String read(Path log) {
+        try {
+            return Files.readString(log);
+        } catch (IOException e) {
+            return "(unreadable: " + e + ")";
+        }
+    }
+
+    /** The port of the worker's metrics endpoint (metrics.port=0), once its log has announced it. */
+    static OptionalInt metricsPort(Path log) {
+        Matcher m = METRICS.matcher(read(log));
+        return m.find() ? OptionalInt.of(Integer.parseInt(m.group(1))) : OptionalInt.empty();
+    }
+}
