@@ -10,7 +10,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * {@code longpo worker} as a child JVM of the tests, on the test classpath and pointed at a {@link RealStack}:
+ * {@code longpo worker} (or another command) as a child JVM of the tests, on the test classpath and pointed at a {@link RealStack}:
  * a separate process, so it can be SIGKILLed as a crashed machine would be.
  */
 final class WorkerProcess {
@@ -22,9 +22,19 @@ final class WorkerProcess {
     /** Starts a worker of {@code role} with {@code settings} (key=value, each passed with --set); output goes to {@code log}. */
     static Process start(RealStack stack, Path model, String role, Path log, List<String> settings, String... extra)
             throws IOException {
+        List<String> args = new ArrayList<>(List.of("worker", "--role", role, "--model", model.toString()));
+        args.addAll(List.of(extra)); // after the settings: an extra --set wins
+        return command(stack, log, settings, args);
+    }
+
+    /**
+     * Starts {@code longpo <args>} against the stack, with {@code settings} (key=value) passed with --set before
+     * the options of {@code args} after the command name.
+     */
+    static Process command(RealStack stack, Path log, List<String> settings, List<String> args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx1g", "-Dai.djl.offline=true", "-cp", System.getProperty("java.class.path"), "dev.longpo.cli.Main",
-                "worker", "--role", role, "--model", model.toString()));
+                args.get(0)));
         List<String> all = new ArrayList<>(List.of("kafka.bootstrap.servers=" + stack.cluster.bootstrapServers(),
                 "registry.url=http://127.0.0.1:" + stack.registryPort + "/apis/ccompat/v7"));
         all.addAll(settings);
@@ -32,7 +42,7 @@ final class WorkerProcess {
             cmd.add("--set");
             cmd.add(kv);
         }
-        cmd.addAll(List.of(extra));
+        cmd.addAll(args.subList(1, args.size()));
         return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .start();
     }
