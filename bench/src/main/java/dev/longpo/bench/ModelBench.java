@@ -22,8 +22,10 @@ import java.util.Random;
 /**
  * Mini-model speed and memory: generation tokens/s with and without the KV cache at several context
  * lengths, and LongPO training-step time and peak RSS at several lengths (each length in its own
- * JVM, so peak RSS is that length's). Run:
- * {@code java -cp 'bench/target/longpo-bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*' dev.longpo.bench.ModelBench [threads]}.
+ * JVM, so peak RSS is that length's), each step against its FLOP floor ({@link #stepFlops} at the GFLOP/s the
+ * engine reaches on a large matmul here) and, with {@code --compare}, against the same step in PyTorch eager
+ * (Debian's {@code python3-torch}; {@code bench/src/main/python/model_bench.py}). Run from the repository root:
+ * {@code java -cp 'bench/target/longpo-bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*' dev.longpo.bench.ModelBench [threads] [--compare] [--max-length=N]}.
  */
 public final class ModelBench {
     private static final ChatFormat FMT = new ChatFormat(ByteTokenizer.INSTANCE);
@@ -36,7 +38,11 @@ public final class ModelBench {
             trainOne(Integer.parseInt(args[1]), Integer.parseInt(args[2]), Boolean.parseBoolean(args[3]));
             return;
         }
-        int threads = args.length > 0 ? Integer.parseInt(args[0]) : 2;
+        boolean compare = List.of(args).contains("--compare");
+        int maxLength = java.util.Arrays.stream(args).filter(a -> a.startsWith("--max-length=")).findFirst()
+                .map(a -> Integer.parseInt(a.substring("--max-length=".length()))).orElse(16384);
+        List<String> positional = java.util.Arrays.stream(args).filter(a -> !a.startsWith("--")).toList();
+        int threads = positional.isEmpty() ? 2 : Integer.parseInt(positional.get(0));
         ModelConfig c = ModelConfig.miniDefault();
         System.out.printf(Locale.ROOT, "mini model: %d layers, d=%d, %d heads (%d kv), SwiGLU %d, vocab %d, %,d parameters; "
                 + "fp32, %d intra-op threads, attention block 512%n", c.numHiddenLayers(), c.hiddenSize(),
@@ -55,21 +61,95 @@ public final class ModelBench {
                 System.out.printf(Locale.ROOT, "| %d | %d | %.0f | %.1f | %.1fx |%n", ctx, n, cached, full, cached / full);
             }
         }
+        double peak = peakGflops();
         System.out.println();
-        System.out.println("| sequence length (each of chosen, rejected) | backward | LongPO step (s) | tokens/s | peak RSS (MB) |");
-        System.out.println("|---|---|---|---|---|");
+        System.out.printf(Locale.ROOT, "training step: batch = one chosen + one rejected row; FLOP floor = matmul and causal-attention"
+                + " FLOPs of forward + backward (3x forward) at the %.0f GFLOP/s this machine's engine reaches on a 1024^3 sgemm"
+                + "%s%n%n", peak, compare ? "; torch = the same step in PyTorch eager (bench/src/main/python/model_bench.py)" : "");
+        System.out.println("| sequence length (each of chosen, rejected) | backward | LongPO step (s) | FLOP floor (s) | x floor"
+                + " | tokens/s | peak RSS (MB) |" + (compare ? " torch eager (s) | torch RSS (MB) | x torch |" : ""));
+        System.out.println("|---|---|---|---|---|---|---|" + (compare ? "---|---|---|" : ""));
         for (int len : new int[] {256, 1024, 2048, 4096, 8192, 16384}) {
             for (boolean recompute : new boolean[] {false, true}) {
-                if (!recompute && len > 4096) {
+                if (len > maxLength || !recompute && len > 4096) {
                     continue; // stored attention at 8K+ needs more memory and time than this machine has
                 }
                 String out = ChildJvm.run(List.of("-Xmx2g", "-cp", System.getProperty("java.class.path")),
                         List.of(ModelBench.class.getName(), "train-one", String.valueOf(len), String.valueOf(threads),
                                 String.valueOf(recompute)), Duration.ofMinutes(30));
-                System.out.println(out.lines().filter(l -> l.startsWith("|")).findFirst()
-                        .orElse("| " + len + " | " + (recompute ? "recomputed" : "stored") + " | failed |"));
+                var result = out.lines().filter(l -> l.startsWith("RESULT ")).findFirst();
+                if (result.isEmpty()) {
+                    System.out.printf("| %d | %s | failed |%n", len, recompute ? "recomputed" : "stored");
+                    continue;
+                }
+                String[] f = result.get().split(" ");
+                int rowLength = Integer.parseInt(f[1]);
+                double secs = Double.parseDouble(f[2]);
+                double floor = stepFlops(c, 2, rowLength) / (peak * 1e9);
+                StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "| %d | %s | %.3f | %.3f | %.1f | %.0f | %s |",
+                        rowLength, recompute ? "recomputed" : "stored", secs, floor, secs / floor, 2 * rowLength / secs, f[3]));
+                if (compare && !recompute) {
+                    String[] t = torchStep(rowLength, threads, c);
+                    row.append(t == null ? " failed | | |" : String.format(Locale.ROOT, " %s | %s | %.2f |", t[0], t[1],
+                            secs / Double.parseDouble(t[0])));
+                } else if (compare) {
+                    row.append(" | | |");
+                }
+                System.out.println(row);
             }
         }
+    }
+
+    /**
+     * Matmul and causal-attention FLOPs of one training step (forward + backward = 3x forward) over
+     * {@code rows} rows of {@code t} tokens: the linear layers and the LM head, 2 FLOPs per multiply-add;
+     * attention scores and their weighted sum over the causal half. Norms, RoPE, softmax and the optimizer
+     * are left out: a floor, not a prediction.
+     */
+    static double stepFlops(ModelConfig c, int rows, int t) {
+        long d = c.hiddenSize();
+        long q = (long) c.numAttentionHeads() * c.headDim();
+        long kv = (long) c.numKeyValueHeads() * c.headDim();
+        long linear = c.numHiddenLayers() * (d * q + 2 * d * kv + q * d + 3 * d * c.intermediateSize()) + d * c.vocabSize();
+        double forward = 2.0 * rows * t * linear + (double) c.numHiddenLayers() * rows * 2.0 * q * t * t;
+        return 3 * forward;
+    }
+
+    /** GFLOP/s of a 1024 x 1024 x 1024 float32 matmul on the engine with its current threads. */
+    private static double peakGflops() {
+        try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager(Device.cpu())) {
+            var a = m.randomUniform(-1, 1, new ai.djl.ndarray.types.Shape(1024, 1024));
+            var b = m.randomUniform(-1, 1, new ai.djl.ndarray.types.Shape(1024, 1024));
+            for (int i = 0; i < 3; i++) {
+                a.matMul(b).close();
+            }
+            int n = 20;
+            long t0 = System.nanoTime();
+            for (int i = 0; i < n; i++) {
+                a.matMul(b).close();
+            }
+            return 2.0 * 1024 * 1024 * 1024 * n / ((System.nanoTime() - t0) / 1e9) / 1e9;
+        }
+    }
+
+    /**
+     * The same step in PyTorch eager (Debian's python3-torch), in its own process with OpenBLAS's core-type
+     * variables unset: seconds per step and peak RSS in MB, or null if it could not run.
+     */
+    private static String[] torchStep(int length, int threads, ModelConfig c) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder("/usr/bin/python3", "bench/src/main/python/model_bench.py",
+                String.valueOf(length), String.valueOf(threads), String.valueOf(c.numHiddenLayers()),
+                String.valueOf(c.hiddenSize()), String.valueOf(c.numAttentionHeads()), String.valueOf(c.numKeyValueHeads()),
+                String.valueOf(c.intermediateSize()), String.valueOf(c.vocabSize())).redirectErrorStream(true);
+        pb.environment().keySet().removeIf(k -> k.startsWith("OPENBLAS_") || k.equals("GOTO_NUM_THREADS"));
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+        if (p.waitFor() != 0) {
+            System.err.println("torch step at " + length + " failed: " + out);
+            return null;
+        }
+        String[] lines = out.split("\n");
+        return lines[lines.length - 1].split(" ");
     }
 
     private static Generator.Settings settings(int n, boolean cache) {
@@ -116,8 +196,7 @@ public final class ModelBench {
                     }
                 }
                 secs /= 3;
-                System.out.printf(Locale.ROOT, "| %d | %s | %.3f | %.0f | %d |%n", s.tokenCount(FMT) / 2,
-                        recompute ? "recomputed" : "stored", secs, s.tokenCount(FMT) / secs, peakRssMb());
+                System.out.printf(Locale.ROOT, "RESULT %d %.4f %d%n", s.tokenCount(FMT) / 2, secs, peakRssMb());
             }
         }
     }
