@@ -10,7 +10,7 @@ import picocli.CommandLine;
 /** Entry point of {@code longpo}: one command line for the stack, ingestion, workers and tools. */
 @Command(name = "longpo", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Short-to-long preference optimization as a streaming pipeline on Apache Kafka.",
-        subcommands = {UpCommand.class, DownCommand.class, StatusCommand.class, SetupCommand.class, IngestCommand.class,
+        subcommands = {UpCommand.class, DownCommand.class, StatusCommand.class, SetupCommand.class, ManifestsCommand.class, IngestCommand.class,
                 ConfigCommand.class, DemoCommand.class, MonitorCommand.class, StreamsCommand.class, InitModelCommand.class, ScoreCommand.class, PretrainCommand.class, EvalCommand.class, ReproduceCommand.class, MakeCorpusCommand.class, WorkerCommand.class, CommandLine.HelpCommand.class,
                 AutoComplete.GenerateCompletion.class})
 public final class Main implements Runnable {
