@@ -43,6 +43,17 @@ public final class Main implements Runnable {
             boolean expected = e instanceof StackException || e instanceof SchemaRegistryException
                     || e instanceof IllegalArgumentException || e instanceof IllegalStateException
                     || e instanceof java.io.IOException;
+            if (e instanceof org.apache.kafka.common.errors.AuthorizationException
+                    || e instanceof org.apache.kafka.common.errors.AuthenticationException) {
+                if (verboseIn(parsed)) {
+                    e.printStackTrace(cmd.getErr());
+                } else {
+                    cmd.getErr().println("longpo: " + (e instanceof org.apache.kafka.common.errors.AuthenticationException
+                            ? "the cluster refused these credentials" : "the cluster's ACLs do not allow this") + ": "
+                            + e.getMessage() + " (pass the role's settings with --config, as written by 'longpo setup --secure')");
+                }
+                return 1;
+            }
             if (expected && verboseIn(parsed)) {
                 e.printStackTrace(cmd.getErr());
                 return 1;

@@ -22,6 +22,14 @@ final class SetupCommand implements Callable<Integer> {
     @Option(names = "--dry-run", description = "print the plan and change nothing")
     boolean dryRun;
 
+    @Option(names = "--secure", description = "also make a SCRAM user and its ACLs per role (from the roles' reads and"
+            + " writes) and write each role's client settings under --credentials")
+    boolean secure;
+
+    @Option(names = "--credentials", defaultValue = "credentials", description = "where --secure writes <role>.properties"
+            + " (default: ${DEFAULT-VALUE})")
+    java.nio.file.Path credentials;
+
     @Override
     public Integer call() {
         KafkaClients clients = new KafkaClients(options.load());
@@ -31,6 +39,13 @@ final class SetupCommand implements Callable<Integer> {
                 dryRun ? "plan" : "setup", plan.of(TopicAdmin.Kind.CREATE).size(), dryRun ? "to create" : "created",
                 plan.of(TopicAdmin.Kind.OK).size(),
                 plan.of(TopicAdmin.Kind.DRIFT).size(), plan.of(TopicAdmin.Kind.REFUSED).size());
+        if (secure && !dryRun) {
+            try {
+                dev.longpo.deploy.Access.apply(clients, credentials).forEach(System.out::println);
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException("cannot write the credentials under " + credentials + ": " + e.getMessage(), e);
+            }
+        }
         return plan.clean() ? 0 : 2;
     }
 }

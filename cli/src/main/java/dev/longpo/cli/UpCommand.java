@@ -18,16 +18,30 @@ final class UpCommand implements Callable<Integer> {
             defaultValue = "0")
     int brokers;
 
+    @Option(names = "--secure", description = "SASL/SCRAM-SHA-512 and ACLs on the brokers (stack.kafka.secure); then"
+            + " 'longpo setup --secure' makes a user and ACLs per role")
+    boolean secure;
+
     @Override
     public Integer call() throws Exception {
         LongpoConfig c = options.load();
-        EmbeddedStack stack = new EmbeddedStack(brokers > 0 ? c.with("stack.kafka.brokers", brokers) : c);
+        if (brokers > 0) {
+            c = c.with("stack.kafka.brokers", brokers);
+        }
+        if (secure) {
+            c = c.with("stack.kafka.secure", true);
+        }
+        EmbeddedStack stack = new EmbeddedStack(c);
         long t0 = System.nanoTime();
         EmbeddedStack.State s = stack.up();
         System.out.printf("stack up in %.1f s: kafka %s (pid %s), registry http://127.0.0.1:%d (pid %d); topics with"
                         + " replication factor %d; data in %s%n", (System.nanoTime() - t0) / 1e9, s.bootstrapServers(),
                 s.kafkaPids().stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(",")),
                 s.registryPort(), s.registryPid(), stack.replicationFactor(), stack.dir());
+        if (secure) {
+            System.out.println("SASL/SCRAM and ACLs on: admin client settings in " + stack.adminSettings() + "; next: longpo"
+                    + " setup --secure --config " + stack.adminSettings());
+        }
         return 0;
     }
 }

@@ -4,11 +4,13 @@ import dev.longpo.common.KafkaClients;
 import dev.longpo.common.LongpoConfig;
 import dev.longpo.common.TopicAdmin;
 import dev.longpo.events.Topics;
+import dev.longpo.files.AtomicFiles;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.Writer;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -34,7 +36,10 @@ import org.apache.kafka.common.Uuid;
  * {@code stack.kafka.port + 10 (i - 1)} and its controller on {@code stack.kafka.controller.port + 10 (i - 1)}.
  * Storage is formatted on first start and kept in {@code stack.dir}; the PIDs are recorded in
  * {@code stack.dir/stack.properties} and {@link #down} stops exactly those processes.
- * {@link #killBroker} and {@link #startBroker} inject and repair a broker failure (tests, drills).
+ * {@link #killBroker} and {@link #startBroker} inject and repair a broker failure (tests, drills). With
+ * {@code stack.kafka.secure} clients authenticate with SCRAM-SHA-512 and are authorized by ACLs
+ * ({@code StandardAuthorizer}); the admin's password is made on first start ({@code stack.dir/admin.password}),
+ * and {@code longpo setup --secure} makes a user with its ACLs per role ({@link Access}).
  */
 public final class EmbeddedStack {
     /** Ports between one node's listeners and the next node's. */
@@ -67,11 +72,13 @@ public final class EmbeddedStack {
     private final LongpoConfig config;
     private final Path dir;
     private final int brokers;
+    private final boolean secure;
 
     public EmbeddedStack(LongpoConfig config) {
         this.config = config;
         this.dir = config.getPath("stack.dir");
         this.brokers = config.getInt("stack.kafka.brokers");
+        this.secure = config.getBoolean("stack.kafka.secure");
         if (brokers < 1 || brokers > 9) {
             throw new StackException("stack.kafka.brokers must be 1 to 9, got " + brokers);
         }
@@ -102,9 +109,40 @@ public final class EmbeddedStack {
     public LongpoConfig clientConfig() {
         String bootstrap = IntStream.rangeClosed(1, brokers).mapToObj(n -> "127.0.0.1:" + kafkaPort(n))
                 .collect(Collectors.joining(","));
-        return config.with(Map.of("kafka.bootstrap.servers", bootstrap,
+        Map<String, String> c = new java.util.HashMap<>(Map.of("kafka.bootstrap.servers", bootstrap,
                 "registry.url", RegistryServer.ccompatUrl(config.getInt("stack.registry.port")),
                 "topics.replication.factor", String.valueOf(replicationFactor())));
+        if (secure) { // the admin's identity; each role's own comes from longpo setup --secure
+            c.put("kafka.security.protocol", "SASL_PLAINTEXT");
+            c.put("kafka.sasl.mechanism", "SCRAM-SHA-512");
+            c.put("kafka.sasl.jaas.config", Access.jaas(ADMIN, adminPassword()));
+        }
+        return config.with(c);
+    }
+
+    /** A secure stack's admin client settings ({@code --config} them for {@code longpo setup --secure}). */
+    public Path adminSettings() {
+        return dir.resolve("admin.properties");
+    }
+
+    /** The super user of a secure stack. */
+    public static final String ADMIN = "admin";
+
+    /** The admin's password of a secure stack: made on first start, kept owner-only in {@code stack.dir}. */
+    private String adminPassword() {
+        Path f = dir.resolve("admin.password");
+        try {
+            if (!Files.exists(f)) {
+                Files.createDirectories(dir);
+                byte[] b = new byte[24];
+                new java.security.SecureRandom().nextBytes(b);
+                AtomicFiles.write(f, java.util.HexFormat.of().formatHex(b).getBytes(StandardCharsets.UTF_8));
+                AtomicFiles.setMode(f, "rw-------");
+            }
+            return Files.readString(f).trim();
+        } catch (IOException e) {
+            throw new StackException("cannot read or create the admin password " + f + ": " + e.getMessage());
+        }
     }
 
     /** Starts the brokers and the registry, waits until all answer, creates the topics. */
@@ -148,6 +186,11 @@ public final class EmbeddedStack {
             ChildJvm.await("schema registry", registryPid, dir.resolve("registry.log"), timeout,
                     () -> RegistryServer.isReady(registryPort));
             TopicAdmin.ensureAll(new KafkaClients(clientConfig()));
+            if (secure) {
+                Path admin = adminSettings();
+                AtomicFiles.write(admin, Access.clientSettings(ADMIN, adminPassword()).getBytes(StandardCharsets.UTF_8));
+                AtomicFiles.setMode(admin, "rw-------");
+            }
         } catch (RuntimeException e) {
             down();
             throw e;
@@ -256,11 +299,22 @@ public final class EmbeddedStack {
         p.put("process.roles", "broker,controller");
         p.put("node.id", String.valueOf(n));
         p.put("controller.quorum.voters", voters);
-        p.put("listeners", "PLAINTEXT://127.0.0.1:" + kafkaPort(n) + ",CONTROLLER://127.0.0.1:" + controllerPort(n));
-        p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + kafkaPort(n));
+        String listener = secure ? "SASL_PLAINTEXT" : "PLAINTEXT";
+        p.put("listeners", listener + "://127.0.0.1:" + kafkaPort(n) + ",CONTROLLER://127.0.0.1:" + controllerPort(n));
+        p.put("advertised.listeners", listener + "://127.0.0.1:" + kafkaPort(n));
         p.put("controller.listener.names", "CONTROLLER");
-        p.put("inter.broker.listener.name", "PLAINTEXT");
-        p.put("listener.security.protocol.map", "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT");
+        p.put("inter.broker.listener.name", listener);
+        p.put("listener.security.protocol.map", "CONTROLLER:PLAINTEXT," + listener + ":" + listener);
+        if (secure) {
+            // clients authenticate with SCRAM-SHA-512 and are authorized by ACLs; the controller listener (loopback,
+            // between the nodes) stays plaintext, its principal a super user as the nodes' own
+            p.put("sasl.enabled.mechanisms", "SCRAM-SHA-512");
+            p.put("sasl.mechanism.inter.broker.protocol", "SCRAM-SHA-512");
+            p.put("listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config", Access.jaas(ADMIN, adminPassword()));
+            p.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+            p.put("super.users", "User:" + ADMIN + ";User:ANONYMOUS");
+            p.put("allow.everyone.if.no.acl.found", "false");
+        }
         p.put("log.dirs", dataDir(n).toString());
         p.put("num.partitions", "3");
         p.put("default.replication.factor", rf);
@@ -288,11 +342,16 @@ public final class EmbeddedStack {
      */
     private void formatIfNeeded() throws IOException {
         Path layout = dir.resolve("stack-brokers");
+        Path security = dir.resolve("stack-secure");
         if (Files.exists(dataDir(1).resolve("meta.properties"))) {
             String formatted = Files.exists(layout) ? Files.readString(layout).trim() : "1";
             if (!formatted.equals(String.valueOf(brokers))) {
                 throw new StackException("the stack in " + dir + " was formatted for " + formatted + " broker(s), not "
                         + brokers + ": use --brokers " + formatted + ", or remove " + dir + " for a new one");
+            }
+            if (Files.exists(security) != secure) {
+                throw new StackException("the stack in " + dir + " was formatted " + (secure ? "without" : "with")
+                        + " SASL/ACLs: " + (secure ? "leave out" : "add") + " --secure, or remove " + dir + " for a new one");
             }
         }
         String clusterId = clusterId().orElseGet(() -> Uuid.randomUuid().toString());
@@ -302,15 +361,21 @@ public final class EmbeddedStack {
                 continue;
             }
             try {
-                ChildJvm.run(List.of("-cp", System.getProperty("java.class.path")),
-                        List.of("kafka.tools.StorageTool", "format", "-t", clusterId, "-c", props.toString()),
-                        Duration.ofSeconds(60));
+                List<String> format = new ArrayList<>(List.of("kafka.tools.StorageTool", "format", "-t", clusterId, "-c",
+                        props.toString()));
+                if (secure) { // the admin's credential exists before any broker asks for it
+                    format.addAll(List.of("--add-scram", "SCRAM-SHA-512=[name=" + ADMIN + ",password=" + adminPassword() + "]"));
+                }
+                ChildJvm.run(List.of("-cp", System.getProperty("java.class.path")), format, Duration.ofSeconds(60));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new StackException("interrupted while formatting Kafka storage");
             }
         }
         Files.writeString(layout, String.valueOf(brokers));
+        if (secure) {
+            Files.writeString(security, "SASL_PLAINTEXT, SCRAM-SHA-512, StandardAuthorizer\n");
+        }
     }
 
     private Optional<String> clusterId() throws IOException {
@@ -326,14 +391,17 @@ public final class EmbeddedStack {
     }
 
     /** The broker on {@code port} answers and sees at least {@code brokers} brokers. */
-    private static boolean brokerReady(int port, int brokers) {
+    private boolean brokerReady(int port, int brokers) {
         try (java.net.Socket socket = new java.net.Socket()) {
             socket.connect(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), port), 500);
         } catch (IOException e) {
             return false;
         }
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + port,
-                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 2000, AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 3000))) {
+        Map<String, Object> props = new java.util.HashMap<>(clientConfig().withPrefix("kafka."));
+        props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + port);
+        props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 2000);
+        props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 3000);
+        try (Admin admin = Admin.create(props)) {
             return admin.describeCluster().nodes().get(3, TimeUnit.SECONDS).size() >= brokers;
         } catch (Exception e) {
             return false;

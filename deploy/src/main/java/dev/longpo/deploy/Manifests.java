@@ -92,30 +92,12 @@ public final class Manifests {
     }
 
     private Map<String, Object> kafkaUser(RoleAccess r) {
-        List<Map<String, Object>> acls = new ArrayList<>();
-        for (Topic<?> t : r.reads()) {
-            acls.add(acl("topic", t.name(), "literal", List.of("Read", "Describe")));
-        }
-        for (Topic<?> t : r.writes()) {
-            acls.add(acl("topic", t.name(), "literal", List.of("Write", "Describe")));
-        }
-        for (String g : r.groups()) {
-            acls.add(acl("group", g, "prefix", List.of("Read")));
-        }
-        for (String txn : r.transactions()) {
-            acls.add(acl("transactionalId", txn, "prefix", List.of("Write", "Describe")));
-        }
-        if (r.name().equals("streams")) { // its changelog and repartition topics
-            acls.add(acl("topic", app + "-", "prefix", List.of("All")));
-        }
-        if (!r.transactions().isEmpty()) {
-            acls.add(acl("cluster", "kafka-cluster", "literal", List.of("IdempotentWrite")));
-        }
+        List<Map<String, Object>> acls = r.grants(app).stream().map(g -> acl(g.type(), g.name(), g.pattern(), g.operations()))
+                .toList();
         Map<String, Object> spec = new LinkedHashMap<>();
         spec.put("authentication", Map.of("type", "scram-sha-512"));
         spec.put("authorization", Map.of("type", "simple", "acls", acls));
-        return resource("kafka.strimzi.io/v1beta2", "KafkaUser", "longpo-" + r.name(), Map.of("strimzi.io/cluster", CLUSTER),
-                spec);
+        return resource("kafka.strimzi.io/v1beta2", "KafkaUser", r.user(), Map.of("strimzi.io/cluster", CLUSTER), spec);
     }
 
     /** The user of the {@code longpo setup} Job: describes every topic, registers nothing on Kafka itself. */

@@ -51,6 +51,33 @@ public record RoleAccess(String name, List<Topic<?>> reads, List<Topic<?>> write
                 new RoleAccess("monitor", runEvents, List.of(), List.of(FOLLOW), List.of(), false, true));
     }
 
+    /**
+     * One ACL grant of a role, in Strimzi's terms (resource type {@code topic}, {@code group},
+     * {@code transactionalId} or {@code cluster}; pattern {@code literal} or {@code prefix}; operations such
+     * as {@code Read}), the single derivation behind the Strimzi users and {@code longpo setup --secure}.
+     */
+    public record Grant(String type, String name, String pattern, List<String> operations) {
+    }
+
+    /** The Kafka user of this role. */
+    public String user() {
+        return "longpo-" + name;
+    }
+
+    /** Every grant the role needs: its topics, its groups and transactional ids, and the internal topics of streams. */
+    public List<Grant> grants(String app) {
+        List<Grant> out = new java.util.ArrayList<>();
+        reads.forEach(t -> out.add(new Grant("topic", t.name(), "literal", List.of("Read", "Describe"))));
+        writes.forEach(t -> out.add(new Grant("topic", t.name(), "literal", List.of("Write", "Describe"))));
+        groups.forEach(g -> out.add(new Grant("group", g, "prefix", List.of("Read", "Describe"))));
+        transactions.forEach(t -> out.add(new Grant("transactionalId", t, "prefix", List.of("Write", "Describe"))));
+        if (name.equals("streams")) { // its changelog and repartition topics
+            out.add(new Grant("topic", app + "-", "prefix", List.of("All")));
+        }
+        out.add(new Grant("cluster", "kafka-cluster", "literal", List.of("IdempotentWrite")));
+        return out;
+    }
+
     private static List<Topic<?>> concat(List<Topic<?>> a, List<Topic<?>> b) {
         return java.util.stream.Stream.concat(a.stream(), b.stream()).distinct().toList();
     }

@@ -1,0 +1,119 @@
+package dev.longpo.it;
+
+import static dev.longpo.loop.RecordedRun.eval;
+import static dev.longpo.loop.RecordedRun.metrics;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.longpo.common.KafkaClients;
+import dev.longpo.common.LongpoConfig;
+import dev.longpo.deploy.Access;
+import dev.longpo.deploy.EmbeddedStack;
+import dev.longpo.events.Topics;
+import dev.longpo.producers.Ingestor;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.acl.AccessControlEntryFilter;
+import org.apache.kafka.common.acl.AclBindingFilter;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.acl.AclPermissionType;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.SaslAuthenticationException;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
+import org.apache.kafka.common.resource.ResourcePatternFilter;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code longpo up --secure} and {@code longpo setup --secure}: brokers that authenticate with SCRAM-SHA-512
+ * and authorize with ACLs, a user per role whose ACLs are its reads and writes. Each role can do its work,
+ * and nothing else: a write to another role's topic, a consumer group of another role and a wrong
+ * password are refused by the broker.
+ */
+@Timeout(value = 5, unit = TimeUnit.MINUTES)
+class SecureStackIT {
+    @TempDir
+    Path dir;
+
+    @Test
+    void eachRoleCanDoItsWorkAndNothingElse() throws Exception {
+        Map<String, String> settings = new HashMap<>(Map.of("stack.dir", dir.resolve("stack").toString(),
+                "stack.kafka.secure", "true", "stack.kafka.port", String.valueOf(RealStack.freePort()),
+                "stack.kafka.controller.port", String.valueOf(RealStack.freePort()),
+                "stack.registry.port", String.valueOf(RealStack.freePort()),
+                "stack.registry.home", System.getProperty("longpo.registry.home"), "stack.kafka.heap", "384m"));
+        EmbeddedStack stack = new EmbeddedStack(LongpoConfig.load(null, settings));
+        try {
+            stack.up();
+            KafkaClients admin = new KafkaClients(stack.clientConfig());
+            Path creds = dir.resolve("credentials");
+            List<Access.Result> results = Access.apply(admin, creds);
+            assertEquals(8, results.size());
+            String evalSettings = Files.readString(creds.resolve("eval.properties"));
+            assertEquals(results, Access.apply(admin, creds), "a second setup changes nothing");
+            assertEquals(evalSettings, Files.readString(creds.resolve("eval.properties")), "and keeps the passwords");
+            try (Admin a = admin.admin()) {
+                var acls = a.describeAcls(new AclBindingFilter(ResourcePatternFilter.ANY, new AccessControlEntryFilter(
+                        "User:longpo-eval", null, AclOperation.ANY, AclPermissionType.ANY))).values().get(30, TimeUnit.SECONDS);
+                assertEquals(results.stream().filter(r -> r.role().equals("eval")).findFirst().orElseThrow().acls(), acls.size());
+            }
+
+            KafkaClients ingest = role(stack, creds, "ingest");
+            Path doc = dir.resolve("doc.txt");
+            Files.writeString(doc, "A harbor ledger. The key is 41.\n\nAnother paragraph of the ledger.\n");
+            try (Ingestor ingestor = new Ingestor(ingest)) {
+                assertEquals(1, ingestor.ingest(List.of(doc)).documents(), "ingest writes documents and chunks");
+            }
+
+            KafkaClients evaluator = role(stack, creds, "eval");
+            try (KafkaProducer<String, SpecificRecord> p = evaluator.producer("it-secure-eval", null)) {
+                p.send(new ProducerRecord<>(Topics.EVAL_RESULTS.name(), "v", eval("v", "niah_single", 128, null, 1.0)))
+                        .get(30, TimeUnit.SECONDS);
+                ExecutionException refused = assertThrows(ExecutionException.class, () -> p.send(new ProducerRecord<>(
+                        Topics.TRAINING_METRICS.name(), "r", metrics("r", 1, 1, 1.0, 0.0))).get(30, TimeUnit.SECONDS));
+                assertInstanceOf(TopicAuthorizationException.class, refused.getCause(), "the trainer's topic");
+            }
+            try (KafkaConsumer<byte[], byte[]> c = role(stack, creds, "instruct").rawConsumer("longpo-respond", "it-secure")) {
+                c.subscribe(List.of(Topics.GENERATION_REQUESTS.name()));
+                assertThrows(AuthorizationException.class, () -> c.poll(Duration.ofSeconds(20)),
+                        "the instruction generator may not join the response generators' group or read their input");
+            }
+
+            LongpoConfig wrong = stack.clientConfig().with("kafka.sasl.jaas.config",
+                    "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"longpo-eval\" password=\"wrong\";");
+            try (Admin a = new KafkaClients(wrong).admin()) {
+                ExecutionException denied = assertThrows(ExecutionException.class,
+                        () -> a.listTopics().names().get(30, TimeUnit.SECONDS));
+                assertInstanceOf(SaslAuthenticationException.class, denied.getCause());
+            }
+            assertTrue(Files.readString(stack.adminSettings()).contains("username=\"admin\""));
+        } finally {
+            stack.down();
+        }
+    }
+
+    /** The clients of one role: the stack's address with the role's settings file over the admin's identity. */
+    private static KafkaClients role(EmbeddedStack stack, Path creds, String role) throws Exception {
+        java.util.Properties p = new java.util.Properties();
+        try (var r = Files.newBufferedReader(creds.resolve(role + ".properties"))) {
+            p.load(r);
+        }
+        Map<String, String> m = new HashMap<>();
+        p.stringPropertyNames().forEach(k -> m.put(k, p.getProperty(k)));
+        return new KafkaClients(stack.clientConfig().with(m));
+    }
+}
