@@ -97,7 +97,7 @@ class ScaleOutIT {
     }
 
     /** Members of {@code group} that hold at least one partition. */
-    private static long assignedMembers(KafkaClients clients, String group) throws Exception {
+    static long assignedMembers(KafkaClients clients, String group) throws Exception {
         try (var admin = clients.admin()) {
             ConsumerGroupDescription d = admin.describeConsumerGroups(List.of(group)).all().get(30, TimeUnit.SECONDS)
                     .get(group);

@@ -23,11 +23,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-import java.util.stream.Collectors;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -48,9 +46,11 @@ class StreamsIT {
     @TempDir
     Path dir;
 
-    @Test
-    void seededStreamSurvivesARestartWithNoSampleLostOrDuplicated() throws Exception {
-        RealStack stack = RealStack.get();
+    /** A run of its own: its START, and {@code docs} documents of 16 paragraphs ingested. */
+    private record Fixture(String run, KafkaClients clients, int docs, Predicate<String> ours) {
+    }
+
+    private Fixture fixture(RealStack stack) throws Exception {
         String run = "it-" + UUID.randomUUID();
         String tag = run.substring(3, 11);
         KafkaClients clients = new KafkaClients(stack.config().with(Map.of("run.id", run,
@@ -69,10 +69,8 @@ class StreamsIT {
             jsonl.append("{\"id\":\"").append(tag).append("-doc-").append(d).append("\",\"text\":\"").append(text)
                     .append("\"}\n");
         }
-        Path corpus = dir.resolve("c.jsonl");
+        Path corpus = dir.resolve(tag + ".jsonl");
         Files.writeString(corpus, jsonl);
-        Predicate<String> ours = id -> id.startsWith(tag + "-doc-");
-
         try (KafkaProducer<String, SpecificRecord> producer = clients.producer("it-streams", null)) {
             producer.send(new ProducerRecord<>(Topics.ITERATIONS.name(), run, IterationEvent.newBuilder().setRunId(run)
                     .setIteration(1).setType(IterationEventType.START).setModelVersion("m0").setShortWindow(256)
@@ -82,13 +80,57 @@ class StreamsIT {
         try (Ingestor ingestor = new Ingestor(clients)) {
             assertEquals(docs, ingestor.ingest(List.of(corpus)).documents());
         }
+        return new Fixture(run, clients, docs, id -> id.startsWith(tag + "-doc-"));
+    }
 
+    /** The first half of the fixture's documents (by their number). */
+    private static Predicate<String> firstHalf(Fixture f) {
+        return id -> f.ours().test(id) && Integer.parseInt(id.substring(id.lastIndexOf('-') + 1)) < f.docs() / 2;
+    }
+
+    /** Waits for a sample per document, then checks each document was sampled exactly once, complete. */
+    private static void assertOneSamplePerDocument(Fixture f) throws Exception {
         Map<String, Integer> samples = new HashMap<>();
+        TestUtils.waitForCondition(() -> {
+            samples.clear();
+            for (ConsumerRecord<String, TrainingSample> r : TopicReader.readAll(f.clients(), Topics.TRAINING_SAMPLES)) {
+                if (f.ours().test(r.key())) {
+                    samples.merge(r.key(), 1, Integer::sum);
+                }
+            }
+            return samples.values().stream().mapToInt(Integer::intValue).sum() >= f.docs();
+        }, 60_000, "a training sample per document");
+        Thread.sleep(1000); // a duplicate would be committed by now
+        samples.clear();
+        TopicReader.readAll(f.clients(), Topics.TRAINING_SAMPLES).stream().filter(r -> f.ours().test(r.key()))
+                .forEach(r -> samples.merge(r.key(), 1, Integer::sum));
+        assertEquals(f.docs(), samples.size(), "a sample for every document: " + samples.keySet());
+        assertTrue(samples.values().stream().allMatch(n -> n == 1), "no document sampled twice: " + samples);
+        List<TrainingSample> got = TopicReader.readAll(f.clients(), Topics.TRAINING_SAMPLES).stream()
+                .map(ConsumerRecord::value).filter(s -> f.ours().test(s.getDocId())).toList();
+        for (TrainingSample s : got) {
+            assertTrue(s.getComplete());
+            assertEquals(2, s.getTurns().size());
+            assertTrue(s.getLongContext().length() >= 3000);
+            assertEquals(8e4, s.getTheta1());
+            for (var t : s.getTurns()) {
+                assertTrue(s.getLongContext().contains(t.getShortContext()), "the long context holds each chunk");
+            }
+        }
+    }
+
+    @Test
+    void seededStreamSurvivesARestartWithNoSampleLostOrDuplicated() throws Exception {
+        Fixture f = fixture(RealStack.get());
+        KafkaClients clients = f.clients();
+        String run = f.run();
+        int docs = f.docs();
+        Predicate<String> ours = f.ours();
         StreamsApp first = new StreamsApp(clients);
         first.start();
         first.awaitRunning(Duration.ofSeconds(60));
         // stand-in GPU workers answer the first half of the documents, then the applications restart
-        Predicate<String> firstHalf = id -> ours.test(id) && Integer.parseInt(id.substring(id.lastIndexOf('-') + 1)) < docs / 2;
+        Predicate<String> firstHalf = firstHalf(f);
         int generated = fakeWorkers(clients, run + "-a", firstHalf, docs);
         first.close();
         StreamsApp second = new StreamsApp(clients);
@@ -97,29 +139,50 @@ class StreamsIT {
         try {
             generated += fakeWorkers(clients, run + "-b", ours.and(firstHalf.negate()), docs);
             assertEquals(docs * 2, generated);
-            TestUtils.waitForCondition(() -> {
-                samples.clear();
-                for (ConsumerRecord<String, TrainingSample> r : TopicReader.readAll(clients, Topics.TRAINING_SAMPLES)) {
-                    if (ours.test(r.key())) {
-                        samples.merge(r.key(), 1, Integer::sum);
-                    }
-                }
-                return samples.values().stream().mapToInt(Integer::intValue).sum() >= docs;
-            }, 60_000, "a training sample per document");
+            assertOneSamplePerDocument(f);
         } finally {
             second.close();
         }
-        assertEquals(docs, samples.size(), "a sample for every document: " + samples.keySet());
-        assertTrue(samples.values().stream().allMatch(n -> n == 1), "no document sampled twice: " + samples);
-        List<TrainingSample> got = TopicReader.readAll(clients, Topics.TRAINING_SAMPLES).stream()
-                .map(ConsumerRecord::value).filter(s -> ours.test(s.getDocId())).toList();
-        for (TrainingSample s : got) {
-            assertTrue(s.getComplete());
-            assertEquals(2, s.getTurns().size());
-            assertTrue(s.getLongContext().length() >= 3000);
-            assertEquals(8e4, s.getTheta1());
-            for (var t : s.getTurns()) {
-                assertTrue(s.getLongContext().contains(t.getShortContext()), "the long context holds each chunk");
+    }
+
+    /**
+     * Scale-out of the stream processors: two {@code longpo streams} processes share every application's
+     * partitions; one is SIGKILLed half-way and the survivor takes its tasks (state restored from the
+     * changelogs, the killed one's open transactions aborted): still one sample per document.
+     */
+    @Test
+    void twoStreamProcessesShareThePartitionsAndAKilledOneLosesAndDuplicatesNothing() throws Exception {
+        RealStack stack = RealStack.get();
+        Fixture f = fixture(stack);
+        List<Process> processes = new ArrayList<>();
+        List<Path> logs = new ArrayList<>();
+        try {
+            for (String name : List.of("a", "b")) {
+                Path log = dir.resolve("streams-" + name + ".log");
+                logs.add(log);
+                processes.add(WorkerProcess.command(stack, log, List.of("run.id=" + f.run(), "pipeline.app.prefix=" + f.run(),
+                        "pipeline.punctuate.ms=200", "streams.commit.interval.ms=100", "streams.statestore.cache.max.bytes=0",
+                        "grouping.timeout.ms=600000", "filter.min.words=1",
+                        "streams.state.dir=" + dir.resolve("state-" + name),
+                        "streams.consumer.session.timeout.ms=6000", "streams.consumer.heartbeat.interval.ms=1000"),
+                        List.of("streams")));
+            }
+            for (String app : List.of("fanout", "pairing", "grouping")) {
+                TestUtils.waitForCondition(() -> ScaleOutIT.assignedMembers(f.clients(), f.run() + "-" + app) == 2,
+                        120_000, () -> app + ": both processes hold partitions; logs:\n" + WorkerProcess.read(logs.get(0))
+                                + WorkerProcess.read(logs.get(1)));
+            }
+            int generated = fakeWorkers(f.clients(), f.run() + "-a", firstHalf(f), f.docs());
+            processes.get(0).destroyForcibly(); // SIGKILL
+            processes.get(0).waitFor();
+            generated += fakeWorkers(f.clients(), f.run() + "-b", f.ours().and(firstHalf(f).negate()), f.docs());
+            assertEquals(f.docs() * 2, generated);
+            assertOneSamplePerDocument(f);
+            assertTrue(processes.get(1).isAlive(), WorkerProcess.read(logs.get(1)));
+        } finally {
+            for (Process p : processes) {
+                p.destroy();
+                p.waitFor(30, TimeUnit.SECONDS);
             }
         }
     }
