@@ -32,7 +32,8 @@ import org.apache.kafka.common.resource.ResourceType;
  * {@code longpo setup --secure}: a SCRAM-SHA-512 user per role ({@code longpo-<role>}) and the ACLs of
  * {@link RoleAccess#grants}, created with the admin client's rights; each role's client settings are
  * written to {@code <credentials>/<role>.properties} (mode 600), to be passed to that role's processes
- * with {@code --config}. Idempotent: an existing credentials file keeps its password, an existing ACL is
+ * with {@code --config} (with the registry's basic-auth credentials of the admin's settings, when it has
+ * them). Idempotent: an existing credentials file keeps its password, an existing ACL is
  * left as it is.
  */
 public final class Access {
@@ -68,7 +69,10 @@ public final class Access {
                 a.alterUserScramCredentials(List.of(new UserScramCredentialUpsertion(r.user(),
                         new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192), password))).all().get(60, TimeUnit.SECONDS);
                 a.createAcls(bindings).all().get(60, TimeUnit.SECONDS);
-                AtomicFiles.write(file, clientSettings(r.user(), password).getBytes(StandardCharsets.UTF_8));
+                String registry = c.get("registry.basic.auth.user.info", "");
+                String settings = clientSettings(r.user(), password) + (registry.isEmpty() ? ""
+                        : "# the registry's credentials, shared by every role\nregistry.basic.auth.user.info=" + registry + "\n");
+                AtomicFiles.write(file, settings.getBytes(StandardCharsets.UTF_8));
                 AtomicFiles.setMode(file, "rw-------");
                 out.add(new Result(r.name(), r.user(), bindings.size(), file));
             }

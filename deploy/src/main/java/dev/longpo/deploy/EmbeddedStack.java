@@ -39,14 +39,17 @@ import org.apache.kafka.common.Uuid;
  * {@link #killBroker} and {@link #startBroker} inject and repair a broker failure (tests, drills). With
  * {@code stack.kafka.secure} clients authenticate with SCRAM-SHA-512 and are authorized by ACLs
  * ({@code StandardAuthorizer}); the admin's password is made on first start ({@code stack.dir/admin.password}),
- * and {@code longpo setup --secure} makes a user with its ACLs per role ({@link Access}).
+ * and {@code longpo setup --secure} makes a user with its ACLs per role ({@link Access}); the registry then
+ * takes HTTP basic auth only ({@link RegistryAuthProxy} on {@code stack.registry.port}, Apicurio behind it
+ * on {@code stack.registry.internal.port}).
  */
 public final class EmbeddedStack {
     /** Ports between one node's listeners and the next node's. */
     static final int NODE_PORT_STEP = 10;
 
     /** Recorded state of a running stack: one PID and port per broker, node 1 first. */
-    public record State(List<Long> kafkaPids, long registryPid, List<Integer> kafkaPorts, int registryPort) {
+    public record State(List<Long> kafkaPids, long registryPid, List<Integer> kafkaPorts, int registryPort,
+                        long registryProxyPid) {
         public State {
             kafkaPids = List.copyOf(kafkaPids);
             kafkaPorts = List.copyOf(kafkaPorts);
@@ -116,6 +119,7 @@ public final class EmbeddedStack {
             c.put("kafka.security.protocol", "SASL_PLAINTEXT");
             c.put("kafka.sasl.mechanism", "SCRAM-SHA-512");
             c.put("kafka.sasl.jaas.config", Access.jaas(ADMIN, adminPassword()));
+            c.put("registry.basic.auth.user.info", ADMIN + ":" + adminPassword());
         }
         return config.with(c);
     }
@@ -158,6 +162,10 @@ public final class EmbeddedStack {
             requireFree(controllerPort(n), "stack.kafka.controller.port");
         }
         requireFree(registryPort, "stack.registry.port");
+        int registryInternal = config.getInt("stack.registry.internal.port");
+        if (secure) {
+            requireFree(registryInternal, "stack.registry.internal.port");
+        }
         Path registryHome = config.getPath("stack.registry.home");
         RegistryServer.runnerJar(registryHome);
         Files.createDirectories(dir);
@@ -170,13 +178,23 @@ public final class EmbeddedStack {
             for (int n = 1; n <= brokers; n++) {
                 pids.add(startNode(n));
             }
-            registryPid = RegistryServer.start(dir, registryHome, registryPort, config.get("stack.registry.heap"));
+            registryPid = RegistryServer.start(dir, registryHome, secure ? registryInternal : registryPort,
+                    config.get("stack.registry.heap"));
         } catch (IOException | RuntimeException e) {
             pids.forEach(pid -> ChildJvm.stop(pid, dir, Duration.ofSeconds(10)));
             throw e;
         }
+        long proxyPid = 0;
+        if (secure) { // basic auth in front of the registry, as a Confluent registry with basic auth has it
+            Path credentials = dir.resolve("registry.credentials");
+            AtomicFiles.write(credentials, (ADMIN + ":" + adminPassword()).getBytes(StandardCharsets.UTF_8));
+            AtomicFiles.setMode(credentials, "rw-------");
+            proxyPid = ChildJvm.start(dir, dir.resolve("registry-proxy.log"), List.of("-Xmx64m", "-cp",
+                    System.getProperty("java.class.path")), List.of(RegistryAuthProxy.class.getName(),
+                    String.valueOf(registryPort), String.valueOf(registryInternal), credentials.toString()));
+        }
         State state = new State(pids, registryPid, IntStream.rangeClosed(1, brokers).map(this::kafkaPort).boxed().toList(),
-                registryPort);
+                registryPort, proxyPid);
         save(state);
         try {
             for (int n = 1; n <= brokers; n++) {
@@ -188,7 +206,9 @@ public final class EmbeddedStack {
             TopicAdmin.ensureAll(new KafkaClients(clientConfig()));
             if (secure) {
                 Path admin = adminSettings();
-                AtomicFiles.write(admin, Access.clientSettings(ADMIN, adminPassword()).getBytes(StandardCharsets.UTF_8));
+                String settings = Access.clientSettings(ADMIN, adminPassword()) + "registry.basic.auth.user.info=" + ADMIN + ":"
+                        + adminPassword() + "\n";
+                AtomicFiles.write(admin, settings.getBytes(StandardCharsets.UTF_8));
                 AtomicFiles.setMode(admin, "rw-------");
             }
         } catch (RuntimeException e) {
@@ -229,7 +249,7 @@ public final class EmbeddedStack {
         long pid = startNode(node);
         List<Long> pids = new ArrayList<>(s.kafkaPids());
         pids.set(node - 1, pid);
-        save(new State(pids, s.registryPid(), s.kafkaPorts(), s.registryPort()));
+        save(new State(pids, s.registryPid(), s.kafkaPorts(), s.registryPort(), s.registryProxyPid()));
         int port = kafkaPort(node);
         ChildJvm.await("kafka broker " + node, pid, log(node), config.getDuration("stack.start.timeout.ms"),
                 () -> brokerReady(port, 1));
@@ -249,6 +269,9 @@ public final class EmbeddedStack {
         List<String> stopped = new ArrayList<>();
         if (s == null) {
             return stopped;
+        }
+        if (s.registryProxyPid() > 0 && ChildJvm.stop(s.registryProxyPid(), dir, Duration.ofSeconds(10))) {
+            stopped.add("registry auth proxy (pid " + s.registryProxyPid() + ")");
         }
         if (ChildJvm.stop(s.registryPid(), dir, Duration.ofSeconds(20))) {
             stopped.add("registry (pid " + s.registryPid() + ")");
@@ -273,7 +296,8 @@ public final class EmbeddedStack {
             return new Status(null, List.of(), false, false);
         }
         List<Boolean> alive = s.kafkaPids().stream().map(pid -> ChildJvm.find(pid, dir).isPresent()).toList();
-        boolean r = ChildJvm.find(s.registryPid(), dir).isPresent();
+        boolean r = ChildJvm.find(s.registryPid(), dir).isPresent()
+                && (s.registryProxyPid() == 0 || ChildJvm.find(s.registryProxyPid(), dir).isPresent());
         return new Status(s, alive, r, r && RegistryServer.isReady(s.registryPort()));
     }
 
@@ -427,6 +451,7 @@ public final class EmbeddedStack {
         p.put("registry.pid", String.valueOf(s.registryPid()));
         p.put("kafka.port", s.kafkaPorts().stream().map(String::valueOf).collect(Collectors.joining(",")));
         p.put("registry.port", String.valueOf(s.registryPort()));
+        p.put("registry.proxy.pid", String.valueOf(s.registryProxyPid()));
         try (Writer w = Files.newBufferedWriter(stateFile())) {
             p.store(w, "processes started by longpo up");
         }
@@ -442,7 +467,8 @@ public final class EmbeddedStack {
             return new State(Arrays.stream(p.getProperty("kafka.pid").split(",")).map(Long::valueOf).toList(),
                     Long.parseLong(p.getProperty("registry.pid")),
                     Arrays.stream(p.getProperty("kafka.port").split(",")).map(Integer::valueOf).toList(),
-                    Integer.parseInt(p.getProperty("registry.port")));
+                    Integer.parseInt(p.getProperty("registry.port")),
+                    Long.parseLong(p.getProperty("registry.proxy.pid", "0")));
         } catch (IOException | RuntimeException e) {
             throw new StackException("unreadable stack state " + stateFile() + " (" + e.getMessage()
                     + "); stop the processes by hand and delete it");

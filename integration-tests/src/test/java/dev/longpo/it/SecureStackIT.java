@@ -13,6 +13,9 @@ import dev.longpo.deploy.Access;
 import dev.longpo.deploy.EmbeddedStack;
 import dev.longpo.events.Topics;
 import dev.longpo.producers.Ingestor;
+import dev.longpo.schema.RegistrySettings;
+import dev.longpo.schema.SchemaRegistryClient;
+import dev.longpo.schema.SchemaRegistryException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -40,9 +43,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code longpo up --secure} and {@code longpo setup --secure}: brokers that authenticate with SCRAM-SHA-512
- * and authorize with ACLs, a user per role whose ACLs are its reads and writes. Each role can do its work,
- * and nothing else: a write to another role's topic, a consumer group of another role and a wrong
- * password are refused by the broker.
+ * and authorize with ACLs, a user per role whose ACLs are its reads and writes, and a registry behind basic
+ * auth. Each role can do its work, and nothing else: a write to another role's topic, a consumer group of
+ * another role and a wrong password are refused by the broker, a request without credentials by the registry.
  */
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class SecureStackIT {
@@ -100,7 +103,18 @@ class SecureStackIT {
                         () -> a.listTopics().names().get(30, TimeUnit.SECONDS));
                 assertInstanceOf(SaslAuthenticationException.class, denied.getCause());
             }
-            assertTrue(Files.readString(stack.adminSettings()).contains("username=\"admin\""));
+            String adminFile = Files.readString(stack.adminSettings());
+            assertTrue(adminFile.contains("username=\"admin\"") && adminFile.contains("registry.basic.auth.user.info=admin:"),
+                    "the admin's settings file serves longpo setup --secure --config as it is");
+
+            // the registry takes basic auth only: the roles' settings carry it, a client without it is refused
+            assertTrue(Files.readString(creds.resolve("ingest.properties")).contains("registry.basic.auth.user.info="));
+            var registry = stack.clientConfig().registrySettings();
+            SchemaRegistryClient anonymous = new SchemaRegistryClient(new RegistrySettings(registry.url(), null, null, null,
+                    registry.timeout(), false));
+            SchemaRegistryException refused = assertThrows(SchemaRegistryException.class, anonymous::subjects);
+            assertTrue(refused.getMessage().contains("401"), refused.getMessage());
+            assertTrue(new KafkaClients(stack.clientConfig()).registry().subjects().contains(Topics.DOCUMENTS.valueSubject()));
         } finally {
             stack.down();
         }
