@@ -3,9 +3,9 @@ package dev.longpo.cli;
 import dev.longpo.deploy.StackException;
 import dev.longpo.schema.SchemaRegistryException;
 import picocli.AutoComplete;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine;
 
 /** Entry point of {@code longpo}: one command line for the stack, ingestion, workers and tools. */
 @Command(name = "longpo", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,

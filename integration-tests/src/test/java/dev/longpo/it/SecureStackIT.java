@@ -103,6 +103,12 @@ class SecureStackIT {
                         () -> a.listTopics().names().get(30, TimeUnit.SECONDS));
                 assertInstanceOf(SaslAuthenticationException.class, denied.getCause());
             }
+            Map<String, String> plaintext = new HashMap<>(Map.of("kafka.security.protocol", "PLAINTEXT",
+                    "kafka.sasl.jaas.config", "", "kafka.default.api.timeout.ms", "8000", "kafka.request.timeout.ms", "4000"));
+            try (Admin a = new KafkaClients(stack.clientConfig().with(plaintext)).admin()) {
+                assertThrows(ExecutionException.class, () -> a.listTopics().names().get(30, TimeUnit.SECONDS),
+                        "a client without authentication gets nothing");
+            }
             String adminFile = Files.readString(stack.adminSettings());
             assertTrue(adminFile.contains("username=\"admin\"") && adminFile.contains("registry.basic.auth.user.info=admin:"),
                     "the admin's settings file serves longpo setup --secure --config as it is");
