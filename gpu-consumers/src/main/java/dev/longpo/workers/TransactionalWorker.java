@@ -94,10 +94,10 @@ public abstract class TransactionalWorker<I extends SpecificRecord> implements A
         metrics.bind(consumer);
         metrics.bind(producer);
         batchTimer = metrics.timer("longpo.worker.batch", "one polled batch: decoded, processed and committed");
-        metrics.counter("longpo.worker.records", "input records committed", processed, AtomicLong::get,
-                "outcome", "processed");
-        metrics.counter("longpo.worker.records", "input records committed", deadLettered, AtomicLong::get,
-                "outcome", "dead_lettered");
+        String records = "processed: decoded inputs committed with their outputs or dead letters; dead_lettered: dead"
+                + " letters committed";
+        metrics.counter("longpo.worker.records", records, processed, AtomicLong::get, "outcome", "processed");
+        metrics.counter("longpo.worker.records", records, deadLettered, AtomicLong::get, "outcome", "dead_lettered");
         metrics.counter("longpo.worker.aborted.transactions", "transactions aborted after an abortable error", aborted,
                 AtomicLong::get);
         producer.initTransactions();

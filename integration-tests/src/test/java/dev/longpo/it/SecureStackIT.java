@@ -7,23 +7,31 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.Device;
+import dev.longpo.avro.InstructionRequest;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.common.LongpoConfig;
 import dev.longpo.deploy.Access;
 import dev.longpo.deploy.EmbeddedStack;
 import dev.longpo.events.Topics;
 import dev.longpo.producers.Ingestor;
+import dev.longpo.tasks.SelfInstruct;
+import dev.longpo.workers.InstructionGenerator;
+import dev.longpo.workers.ModelSlot;
+import dev.longpo.workers.Trainer;
 import dev.longpo.schema.RegistrySettings;
 import dev.longpo.schema.SchemaRegistryClient;
 import dev.longpo.schema.SchemaRegistryException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -37,6 +45,7 @@ import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.SaslAuthenticationException;
 import org.apache.kafka.common.errors.TopicAuthorizationException;
 import org.apache.kafka.common.resource.ResourcePatternFilter;
+import org.apache.kafka.test.TestUtils;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -81,6 +90,41 @@ class SecureStackIT {
             try (Ingestor ingestor = new Ingestor(ingest)) {
                 assertEquals(1, ingestor.ingest(List.of(doc)).documents(), "ingest writes documents and chunks");
             }
+
+            // the model roles' own grants suffice for their work: the instruction generator (its group,
+            // transactional id, follower of iterations, outputs or dead letters) and the trainer (its samples,
+            // checkpoints, metrics and the offsets it commits)
+            KafkaClients instruct = role(stack, creds, "instruct");
+            try (KafkaProducer<String, SpecificRecord> p = admin.producer("it-secure-requests", null)) {
+                for (int i = 0; i < 2; i++) {
+                    p.send(new ProducerRecord<>(Topics.INSTRUCTION_REQUESTS.name(), "sec", InstructionRequest.newBuilder()
+                            .setRequestId("sec/1/" + i).setDocId("sec").setChunkIndex(i)
+                            .setChunkText("The harbor ledger says the key of berth " + i + " is " + (40 + i) + ".")
+                            .setIteration(1).setSeed(i).setCreatedAt(Instant.now()).build()));
+                    p.send(new ProducerRecord<>(Topics.TRAINING_SAMPLES.name(), "sec-s" + i, TestSamples.oneTurn("sec-s" + i, 1, i,
+                            "Filler. ".repeat(20) + "The key is " + i + ".", 1e6)));
+                }
+            }
+            Path piS = Path.of("..", "models", "pi-s");
+            AtomicBoolean stop = new AtomicBoolean();
+            try (ModelSlot slot = new ModelSlot(instruct, "longpo", piS, "pi_S", Device.cpu());
+                 InstructionGenerator gen = new InstructionGenerator(instruct, slot, "0", 2, 2, 24, SelfInstruct.MINI)) {
+                Thread t = Background.start(stop, gen::run);
+                TestUtils.waitForCondition(() -> gen.processed() >= 2 || !t.isAlive(), 120_000,
+                        "both instruction requests committed");
+                stop.set(true);
+                t.join(30_000);
+                assertEquals(2, gen.processed(), "committed, with their instructions or dead letters, under the instruct"
+                        + " role's ACLs");
+            }
+            LongpoConfig trainConfig = role(stack, creds, "train").config().with(Map.of("trainer.checkpoint.dir",
+                    dir.resolve("ckpt").toString(), "trainer.idle.checkpoint.ms", "2000"));
+            try (Trainer trainer = new Trainer(new KafkaClients(trainConfig), Trainer.Settings.from(trainConfig), piS,
+                    Device.cpu())) {
+                trainer.run(new AtomicBoolean(), true);
+                assertEquals(List.of("sec-s0", "sec-s1"), trainer.ledger());
+            }
+            assertEquals(1, TopicReader.readAll(admin, Topics.CHECKPOINTS).size(), "the trainer announced its checkpoint");
 
             KafkaClients evaluator = role(stack, creds, "eval");
             try (KafkaProducer<String, SpecificRecord> p = evaluator.producer("it-secure-eval", null)) {
