@@ -92,12 +92,17 @@ class ReplicatedClusterIT {
             Ingestor.Report report = ingest.get(5, TimeUnit.MINUTES);
             assertEquals(60, report.documents(), report.toString());
             assertTrue(report.complete() && !report.anyRejected(), report.toString());
+            stack.startBroker(killed);
+            TestUtils.waitForCondition(() -> fullyReplicated(clients), 180_000, "broker " + killed + " back in every ISR");
+            // a committed transaction becomes visible to read_committed readers once its markers are written, which
+            // after a leader's death can take a moment: wait for every record, then check none came twice
+            TestUtils.waitForCondition(() -> distinct(TopicReader.readAll(clients, Topics.CHUNKS),
+                    ch -> ch.getDocId() + "#" + ch.getChunkIndex()) >= report.chunks()
+                    && distinct(TopicReader.readAll(clients, Topics.DOCUMENTS), Document::getDocId) >= 60, 120_000,
+                    "every committed document and chunk visible");
             assertExactlyOnce(TopicReader.readAll(clients, Topics.DOCUMENTS), Document::getDocId, 60);
             assertExactlyOnce(TopicReader.readAll(clients, Topics.CHUNKS), ch -> ch.getDocId() + "#" + ch.getChunkIndex(),
                     report.chunks());
-
-            stack.startBroker(killed);
-            TestUtils.waitForCondition(() -> fullyReplicated(clients), 180_000, "broker " + killed + " back in every ISR");
 
             // a training run, with the leader of training-samples killed after its first checkpoint
             Path model = dir.resolve("tiny");
@@ -156,6 +161,10 @@ class ReplicatedClusterIT {
             return describe(admin, Topics.all().stream().map(Topic::name).toList()).values().stream()
                     .flatMap(d -> d.partitions().stream()).map(TopicPartitionInfo::isr).allMatch(isr -> isr.size() == 3);
         }
+    }
+
+    private static <V> long distinct(List<ConsumerRecord<String, V>> records, Function<V, String> id) {
+        return records.stream().map(ConsumerRecord::value).map(id).distinct().count();
     }
 
     private static <V> void assertExactlyOnce(List<ConsumerRecord<String, V>> records, Function<V, String> id, long expected) {
