@@ -46,11 +46,16 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--keep", description = "leave the stack running afterwards (for longpo monitor, status, down)")
     boolean keep;
 
+    @Option(names = "--secure", description = "SASL/SCRAM and ACLs on the broker, basic auth on the registry, and every"
+            + " role (ingestion, stream processors, workers, the view) under its own principal")
+    boolean secure;
+
     @Override
     public Integer call() throws Exception {
         RunOptions.Run r = run.resolve(options, "demo");
         try (GracefulStop stop = new GracefulStop(Duration.ofMinutes(3))) {
-            return demo(r.config(), r.baseModel(), r.dir(), stop.flag());
+            LongpoConfig config = secure ? r.config().with("stack.kafka.secure", true) : r.config();
+            return demo(config, r.baseModel(), r.dir(), stop.flag());
         }
     }
 
@@ -58,7 +63,8 @@ final class DemoCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         Logging.toFile(dir.resolve("workers.log"));
         System.out.printf("run %s: pi_S = %s; output in %s%n", config.get("run.id"), pis, dir);
-        System.out.println("starting a fresh embedded stack (Kafka KRaft broker + Apicurio registry) ...");
+        System.out.println("starting a fresh embedded stack (Kafka KRaft broker + Apicurio registry"
+                + (config.getBoolean("stack.kafka.secure") ? ", SASL/SCRAM, ACLs and a user per role" : "") + ") ...");
         try (FreshStack stack = FreshStack.start(config)) {
             if (keep) {
                 stack.keep();
@@ -75,10 +81,10 @@ final class DemoCommand implements Callable<Integer> {
     private int runLoop(LongpoConfig config, FreshStack stack, Path pis, Path dir, AtomicBoolean interrupted, long t0)
             throws Exception {
         LongpoConfig cc = stack.clientConfig();
-        KafkaClients clients = new KafkaClients(cc);
+        KafkaClients clients = new KafkaClients(LoopRunner.forRole(cc, "monitor"));
         List<Path> files = writeCorpus(cc, pis, dir.resolve("corpus"));
         Ingestor.Report r;
-        try (Ingestor ingestor = new Ingestor(clients)) {
+        try (Ingestor ingestor = new Ingestor(new KafkaClients(LoopRunner.forRole(cc, "ingest")))) {
             r = ingestor.ingest(files);
         }
         System.out.printf("ingested %d documents (%d chunks) for %d iteration(s); %d rejected%n", r.documents(),

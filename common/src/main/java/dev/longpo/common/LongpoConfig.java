@@ -68,13 +68,7 @@ public final class LongpoConfig {
             f = Path.of("longpo.properties");
         }
         if (f != null) {
-            try (Reader r = Files.newBufferedReader(f, StandardCharsets.UTF_8)) {
-                Properties p = new Properties();
-                p.load(r);
-                p.stringPropertyNames().forEach(k -> v.put(k, p.getProperty(k)));
-            } catch (IOException e) {
-                throw new IllegalArgumentException("cannot read config file " + f + ": " + e.getMessage(), e);
-            }
+            readFile(v, f);
         }
         System.getenv().forEach((k, val) -> {
             if (k.startsWith("LONGPO_") && !k.equals("LONGPO_CONFIG") && !k.equals("LONGPO_HOME")) {
@@ -120,6 +114,23 @@ public final class LongpoConfig {
         Map<String, String> v = new HashMap<>(values);
         v.putAll(overrides);
         return new LongpoConfig(v);
+    }
+
+    /** A copy with the keys of the properties file {@code file} over these (e.g. a role's credentials). */
+    public LongpoConfig withFile(Path file) {
+        Map<String, String> v = new HashMap<>();
+        readFile(v, file);
+        return with(v);
+    }
+
+    private static void readFile(Map<String, String> v, Path file) {
+        try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            Properties p = new Properties();
+            p.load(r);
+            p.stringPropertyNames().forEach(k -> v.put(k, p.getProperty(k)));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read config file " + file + ": " + e.getMessage(), e);
+        }
     }
 
     /** A copy with one key replaced. */

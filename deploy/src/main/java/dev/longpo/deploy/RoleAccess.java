@@ -45,7 +45,7 @@ public record RoleAccess(String name, List<Topic<?>> reads, List<Topic<?>> write
                         List.of(app + "-eval"), List.of(app + "-eval-"), true, false),
                 new RoleAccess("control", concat(runEvents, List.of(Topics.INSTRUCTION_REQUESTS, Topics.INSTRUCTIONS,
                         Topics.GENERATION_REQUESTS, Topics.PREFERENCE_PAIRS, Topics.TRAINING_SAMPLES, Topics.DEAD_LETTER)),
-                        List.of(Topics.ITERATIONS, Topics.CHECKPOINTS), List.of(FOLLOW), List.of(), false, false),
+                        List.of(Topics.ITERATIONS), List.of(FOLLOW), List.of(), false, false),
                 new RoleAccess("ingest", List.of(), List.of(Topics.DOCUMENTS, Topics.CHUNKS, Topics.DEAD_LETTER),
                         List.of(), List.of("longpo-ingest-"), false, true),
                 new RoleAccess("monitor", runEvents, List.of(), List.of(FOLLOW), List.of(), false, true));

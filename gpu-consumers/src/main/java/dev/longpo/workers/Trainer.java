@@ -60,7 +60,8 @@ import org.slf4j.LoggerFactory;
  * those offsets exactly once and none after: whatever crashes, each sample updates the weights exactly
  * once. Checkpoints are published through the {@link CheckpointStore} of {@code checkpoint.store.uri}
  * (by default announced in place, as {@code file:} URIs). After each checkpoint its offsets are also committed to the group {@code longpo-trainer-<run>},
- * for lag tools only; a checkpoint written but not announced before a crash is announced on restart. Every optimizer step (accumulating {@code accumulate} samples) emits
+ * for lag tools only; a checkpoint written but not announced before a crash is announced on restart, and a
+ * fresh run's initial model is announced as step 0 (the trainer alone writes {@code checkpoints}). Every optimizer step (accumulating {@code accumulate} samples) emits
  * {@code training-metrics}; every {@code checkpointEvery} steps, and when the input goes idle, a
  * checkpoint is written and announced on {@code checkpoints}. Samples generated in an iteration more
  * than {@code maxStaleness} iterations behind the newest one seen (in a sample or in the controller's
@@ -82,12 +83,12 @@ public final class Trainer implements AutoCloseable {
     /** Trainer settings. */
     public record Settings(String runId, Path checkpointRoot, Objective objective, Objective.Hyper hyper,
                            AdamW.Settings optimizer, int accumulate, int checkpointEvery, Duration idleCheckpoint,
-                           int maxStaleness, boolean recompute) {
+                           int maxStaleness, boolean recompute, String baseVersion) {
         public Settings {
             if (runId == null || runId.isBlank() || checkpointRoot == null || objective == null || hyper == null
-                    || optimizer == null) {
+                    || optimizer == null || baseVersion == null || baseVersion.isBlank()) {
                 throw new IllegalArgumentException("the trainer needs a run id, a checkpoint folder, an objective,"
-                        + " its hyper-parameters and optimizer settings");
+                        + " its hyper-parameters, optimizer settings and the initial model's version");
             }
             if (accumulate < 1 || checkpointEvery < 1 || idleCheckpoint.isNegative() || maxStaleness < 0) {
                 throw new IllegalArgumentException("trainer.accumulate and trainer.checkpoint.every must be >= 1, and"
@@ -105,7 +106,7 @@ public final class Trainer implements AutoCloseable {
                             .optWarmupSteps(c.getLong("trainer.warmup.steps")).optFrozen(c.get("trainer.frozen")).build(),
                     c.getInt("trainer.accumulate"), c.getInt("trainer.checkpoint.every"),
                     c.getDuration("trainer.idle.checkpoint.ms"), c.getInt("trainer.max.staleness"),
-                    c.getBoolean("trainer.recompute"));
+                    c.getBoolean("trainer.recompute"), c.get("worker.model.version"));
         }
     }
 
@@ -150,7 +151,7 @@ public final class Trainer implements AutoCloseable {
         writableCheckpointFolder();
         restore(initialModel);
         followIterations(iterations.readToEnd(Duration.ofSeconds(60)));
-        announceIfUnannounced();
+        announceIfUnannounced(initialModel);
         this.metrics = Telemetry.scope("stage", "train", "instance", settings.runId());
         registerMetrics();
     }
@@ -195,24 +196,30 @@ public final class Trainer implements AutoCloseable {
     }
 
     /**
-     * A trainer killed after writing a checkpoint and before announcing it left a checkpoint nobody
-     * evaluates: the restored checkpoint is announced now unless {@code checkpoints} already has it.
+     * What this trainer announces that {@code checkpoints} does not have yet. A fresh run's initial model
+     * (pi_S, version {@code worker.model.version}) is announced as step 0 of iteration 0, so the evaluator
+     * scores it with the same suite as every checkpoint and the controller's gate has pi_S's scores: the
+     * trainer alone writes {@code checkpoints}. A trainer killed after writing a checkpoint and before
+     * announcing it left a checkpoint nobody evaluates: the restored checkpoint is announced now.
      */
-    private void announceIfUnannounced() throws IOException {
-        Optional<Path> latest = restoredFrom;
-        if (latest.isEmpty()) {
-            return;
-        }
-        String version = version(optimizer.stepCount());
+    private void announceIfUnannounced(Path initialModel) throws IOException {
+        String version = restoredFrom.isPresent() ? version(optimizer.stepCount()) : s.baseVersion();
         boolean announced;
         try (TopicFollower published = new TopicFollower(clients, List.of(Topics.CHECKPOINTS))) {
             announced = published.readToEnd(Duration.ofSeconds(60)).stream().anyMatch(r -> r instanceof Checkpoint c
                     && c.getRunId().equals(s.runId()) && c.getModelVersion().equals(version));
         }
-        if (!announced) {
-            LOG.info("checkpoint {} was written but never announced; announcing it now", latest.get());
-            announce(latest.get(), AtomicFiles.sha256(latest.get().resolve("model.safetensors")), null);
+        if (announced) {
+            return;
         }
+        if (restoredFrom.isEmpty()) {
+            Path weights = initialModel.resolve(CheckpointStore.WEIGHTS);
+            publishAndAnnounce(initialModel, s.baseVersion(), version, AtomicFiles.sha256(weights), null, 0);
+            LOG.info("announced the initial model {} of run {} for evaluation", version, s.runId());
+            return;
+        }
+        LOG.info("checkpoint {} was written but never announced; announcing it now", restoredFrom.get());
+        announce(restoredFrom.get(), AtomicFiles.sha256(restoredFrom.get().resolve(CheckpointStore.WEIGHTS)), null);
     }
 
     /** Takes the newest iteration the controller started for this run as the newest seen. */
@@ -451,10 +458,16 @@ public final class Trainer implements AutoCloseable {
      * {@code checkpoints}; {@code parent} may be null.
      */
     private void announce(Path dir, String sha, String parent) throws IOException {
+        publishAndAnnounce(dir, dir.getFileName().toString(), version(optimizer.stepCount()), sha, parent,
+                newestIteration);
+    }
+
+    private void publishAndAnnounce(Path dir, String name, String version, String sha, String parent, int iteration)
+            throws IOException {
         long step = optimizer.stepCount();
         java.net.URI uri;
         try {
-            uri = store.publish(dir, s.runId(), dir.getFileName().toString());
+            uri = store.publish(dir, s.runId(), name);
         } catch (IOException e) {
             throw new IOException("checkpoint " + dir + " is written but could not be published (checkpoint.store.uri);"
                     + " a restart publishes and announces it: " + e.getMessage(), e);
@@ -462,9 +475,9 @@ public final class Trainer implements AutoCloseable {
         List<TopicPartitionOffset> tpo = new ArrayList<>();
         next.forEach((tp, off) -> tpo.add(new TopicPartitionOffset(tp.topic(), tp.partition(), off)));
         producer.send(new ProducerRecord<>(Topics.CHECKPOINTS.name(), s.runId(), Checkpoint.newBuilder()
-                .setRunId(s.runId()).setModelVersion(version(step)).setParentVersion(parent)
-                .setUri(uri.toString()).setSha256(sha).setSizeBytes(Files.size(dir.resolve("model.safetensors")))
-                .setStep(step).setIteration(newestIteration).setTheta(model.ropeTheta())
+                .setRunId(s.runId()).setModelVersion(version).setParentVersion(parent)
+                .setUri(uri.toString()).setSha256(sha).setSizeBytes(Files.size(dir.resolve(CheckpointStore.WEIGHTS)))
+                .setStep(step).setIteration(iteration).setTheta(model.ropeTheta())
                 .setMaxLength(model.config().maxPositionEmbeddings()).setOffsets(tpo).setCreatedAt(Instant.now()).build()));
         producer.flush();
     }

@@ -152,7 +152,7 @@ class HfModelLoopIT {
             Trainer.Settings ts = new Trainer.Settings(run, dir.resolve("ckpt"), Objective.LONGPO,
                     new Objective.Hyper(0.01, 0.01, 0, Objective.NllTokens.ANSWERS),
                     AdamW.Settings.builder().setLearningRate(1e-3).setTotalSteps(10).build(), 1, 1,
-                    Duration.ofMillis(1500), 1, true);
+                    Duration.ofMillis(1500), 1, true, "pi_S");
             try (Trainer t = new Trainer(clients, ts, model, Device.cpu())) {
                 t.run(new AtomicBoolean(), true);
                 assertEquals(1, t.ledger().size(), () -> "the sample was trained once; dead letters: "

@@ -9,6 +9,7 @@ import dev.longpo.avro.EvalResult;
 import dev.longpo.avro.IterationEvent;
 import dev.longpo.avro.IterationEventType;
 import dev.longpo.common.KafkaClients;
+import dev.longpo.common.LongpoConfig;
 import dev.longpo.events.Topics;
 import dev.longpo.loop.Controller;
 import dev.longpo.loop.ControllerWorker;
@@ -18,6 +19,7 @@ import dev.longpo.model.ModelConfig;
 import dev.longpo.model.ModelStore;
 import dev.longpo.tasks.Evaluator;
 import dev.longpo.workers.EvaluatorWorker;
+import dev.longpo.workers.Trainer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -119,10 +121,34 @@ class LoopWorkersIT {
             assertEquals(3, again.controller().decisions().size());
         }
         assertEquals(3, decisions(clients, run).size(), "a restarted controller publishes nothing twice");
+        assertTrue(TopicReader.readAll(clients, Topics.CHECKPOINTS).stream().map(ConsumerRecord::value)
+                .filter(c -> c.getRunId().equals(run)).allMatch(c -> c.getStep() == 4), "the controller writes no checkpoint");
+    }
+
+    @Test
+    void theTrainerAnnouncesTheBaseModelOnceForEvaluation() throws Exception {
+        KafkaClients clients = RealStack.get().clients();
+        String run = "base-" + UUID.randomUUID().toString().substring(0, 8);
+        Path base = dir.resolve("pi_S");
+        String sha;
+        try (LlamaModel m = LlamaModel.random(ModelConfig.mini(2, 32, 4, 2, 48, 10_000, 4096), Device.cpu(), 5)) {
+            sha = ModelStore.save(m, base, Map.of());
+        }
+        LongpoConfig config = clients.config().with(Map.of("run.id", run, "worker.model.version", "pi_S",
+                "trainer.checkpoint.dir", dir.resolve("ckpt").toString()));
+        for (int start = 0; start < 2; start++) { // a restart before the first checkpoint announces nothing again
+            new Trainer(new KafkaClients(config), Trainer.Settings.from(config), base, Device.cpu()).close();
+        }
         List<Checkpoint> announced = TopicReader.readAll(clients, Topics.CHECKPOINTS).stream().map(ConsumerRecord::value)
-                .filter(c -> c.getRunId().equals(run) && c.getStep() == 0).toList();
-        assertEquals(1, announced.size(), "the base model is announced for evaluation once");
-        assertEquals("pi_S", announced.get(0).getModelVersion());
+                .filter(c -> c.getRunId().equals(run)).toList();
+        assertEquals(1, announced.size(), announced.toString());
+        Checkpoint c = announced.get(0);
+        assertEquals("pi_S", c.getModelVersion());
+        assertEquals(0, c.getStep());
+        assertEquals(0, c.getIteration());
+        assertEquals(sha, c.getSha256());
+        assertEquals(base.toUri().toString(), c.getUri());
+        assertEquals(10_000, c.getTheta());
     }
 
     private static EvalResult eval(String version, String task, int length, double score) {

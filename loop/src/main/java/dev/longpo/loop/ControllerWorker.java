@@ -1,20 +1,13 @@
 package dev.longpo.loop;
 
-import dev.longpo.avro.Checkpoint;
 import dev.longpo.avro.IterationEvent;
 import dev.longpo.avro.IterationEventType;
-import dev.longpo.common.CheckpointStore;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.common.Telemetry;
 import dev.longpo.common.TopicFollower;
 import dev.longpo.events.Topics;
-import dev.longpo.files.AtomicFiles;
 import java.io.IOException;
-import java.net.URI;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -30,8 +23,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs the {@link Controller} against the topics: on start it reads {@code iterations} to the end and
- * restores the decisions already published; if there are none it announces the base model for
- * evaluation (published to the checkpoint store like every checkpoint) and starts iteration 1; then it follows {@code checkpoints}, {@code eval-results} and
+ * restores the decisions already published; if there are none it starts iteration 1 (the trainer announces
+ * the base model, pi_S, for evaluation: it alone writes {@code checkpoints}); then it follows {@code checkpoints}, {@code eval-results} and
  * {@code training-metrics} from the beginning (a fresh consumer each start, so its state is always
  * rebuilt from the topics), and the stages before the trainer and the dead letters from their end
  * ({@link RunEvent#PIPELINE_TOPICS}: only their liveness matters), passes the time to the controller
@@ -86,11 +79,7 @@ public final class ControllerWorker implements AutoCloseable {
         }
         controller.restore(published);
         count(controller.decisions());
-        List<IterationEvent> first = controller.start();
-        if (!first.isEmpty()) {
-            announceBase();
-        }
-        publish(first);
+        publish(controller.start());
         try (TopicFollower inputs = new TopicFollower(clients,
                 List.of(Topics.CHECKPOINTS, Topics.EVAL_RESULTS, Topics.TRAINING_METRICS));
              TopicFollower pipeline = TopicFollower.fromEnd(clients, RunEvent.PIPELINE_TOPICS)) {
@@ -104,22 +93,6 @@ public final class ControllerWorker implements AutoCloseable {
                 publish(controller.tick(System.currentTimeMillis()));
             }
         }
-    }
-
-    /**
-     * A fresh run announces its base model (pi_S) as step 0 of iteration 0 on {@code checkpoints}, so the
-     * evaluator scores it with the same suite as every checkpoint and the gate has pi_S's short score.
-     */
-    private void announceBase() throws IOException {
-        LoopSettings s = settings;
-        Path dir = Path.of(URI.create(s.baseUri()));
-        Path weights = dir.resolve(CheckpointStore.WEIGHTS);
-        URI published = CheckpointStore.forPublishing(clients.config()).publish(dir, s.runId(), s.baseVersion());
-        producer.send(new ProducerRecord<>(Topics.CHECKPOINTS.name(), s.runId(), Checkpoint.newBuilder().setRunId(s.runId())
-                .setModelVersion(s.baseVersion()).setUri(published.toString()).setSha256(AtomicFiles.sha256(weights))
-                .setSizeBytes(Files.size(weights)).setStep(0).setIteration(0).setTheta(s.theta0())
-                .setMaxLength(s.targetLength(s.maxIterations())).setCreatedAt(Instant.now()).build()));
-        LOG.info("announced base model {} for evaluation", s.baseVersion());
     }
 
     private void publish(List<IterationEvent> decisions) {

@@ -58,17 +58,36 @@ public final class LoopRunner implements AutoCloseable {
         return config.with("model.threads", share);
     }
 
+    /**
+     * The settings of one role ({@code streams} for the stream processors): with {@code loop.role.settings}
+     * set, that folder's {@code <role>.properties} over the shared settings, so each role runs under its own
+     * principal as separate processes would; otherwise the shared settings.
+     */
+    public static LongpoConfig forRole(LongpoConfig config, String role) {
+        String folder = config.get("loop.role.settings");
+        if (folder == null || folder.isBlank()) {
+            return config;
+        }
+        Path file = Path.of(folder.trim()).resolve(role + ".properties");
+        if (!java.nio.file.Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("loop.role.settings is " + folder + " but it has no " + role
+                    + ".properties; run longpo setup --secure --credentials " + folder);
+        }
+        return config.withFile(file);
+    }
+
     /** Starts the stream processors, waits until they run, then starts every worker. */
     public void start() throws InterruptedException {
-        KafkaClients clients = new KafkaClients(config);
         Telemetry.serve(config);
-        streams = new StreamsApp(clients);
+        streams = new StreamsApp(new KafkaClients(forRole(config, "streams")));
         streams.start();
         streams.awaitRunning(Duration.ofMinutes(2));
         for (Role role : roles) {
+            LongpoConfig own = forRole(config, role.id());
+            KafkaClients clients = new KafkaClients(own);
             Thread t = new Thread(() -> {
                 try {
-                    Roles.run(role, new RoleRunner.Context(config, clients, baseModel, "0", stop, false));
+                    Roles.run(role, new RoleRunner.Context(own, clients, baseModel, "0", stop, false));
                 } catch (Exception | Error e) {
                     if (!stop.get()) {
                         failure.compareAndSet(null, role + " worker failed: " + e);
