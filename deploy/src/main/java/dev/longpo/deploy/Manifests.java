@@ -25,7 +25,8 @@ import java.util.TreeMap;
  * across restarts; a GPU per replica for the model roles; the Prometheus endpoint on 9404), the
  * {@code longpo.properties} ConfigMap, a ReadWriteMany volume for checkpoints and the {@code longpo setup}
  * Job; and a single-host compose file with Apache Kafka's image and Apicurio Registry. The container
- * image is a parameter: none is built here (no container runtime on the build machines).
+ * image is a parameter; the {@code image} module builds one whose entrypoint is the {@code longpo} command
+ * line, so every container here passes only its arguments.
  */
 public final class Manifests {
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory()
@@ -148,7 +149,7 @@ public final class Manifests {
     }
 
     private Map<String, Object> setupJob() {
-        Map<String, Object> pod = podSpec("setup", List.of("longpo", "setup"), false, "Never");
+        Map<String, Object> pod = podSpec("setup", List.of("setup"), false, "Never");
         Map<String, Object> spec = new LinkedHashMap<>();
         spec.put("backoffLimit", 3);
         spec.put("template", Map.of("metadata", Map.of("labels", Map.of("app.kubernetes.io/name", "longpo-setup")), "spec", pod));
@@ -160,11 +161,11 @@ public final class Manifests {
         Map<String, Object> template = new LinkedHashMap<>();
         template.put("metadata", Map.of("labels", labels, "annotations", Map.of("prometheus.io/scrape", "true",
                 "prometheus.io/port", String.valueOf(METRICS_PORT), "prometheus.io/path", "/metrics")));
-        List<String> command = new ArrayList<>(r.command());
-        if (command.contains("worker")) {
-            command.addAll(List.of("--instance", "$(POD_NAME)"));
+        List<String> args = new ArrayList<>(r.args());
+        if (args.contains("worker")) {
+            args.addAll(List.of("--instance", "$(POD_NAME)"));
         }
-        template.put("spec", podSpec(r.name(), command, r.gpu(), "Always"));
+        template.put("spec", podSpec(r.name(), args, r.gpu(), "Always"));
         Map<String, Object> spec = new LinkedHashMap<>();
         spec.put("serviceName", "longpo-" + r.name());
         spec.put("replicas", 1);
@@ -174,11 +175,11 @@ public final class Manifests {
         return resource("apps/v1", "StatefulSet", "longpo-" + r.name(), Map.of("app.kubernetes.io/part-of", "longpo"), spec);
     }
 
-    private Map<String, Object> podSpec(String role, List<String> command, boolean gpu, String restart) {
+    private Map<String, Object> podSpec(String role, List<String> args, boolean gpu, String restart) {
         Map<String, Object> container = new LinkedHashMap<>();
         container.put("name", role);
         container.put("image", image);
-        container.put("command", command);
+        container.put("args", args);
         container.put("env", List.of(
                 Map.of("name", "LONGPO_CONFIG", "value", "/etc/longpo/longpo.properties"),
                 Map.of("name", "POD_NAME", "valueFrom", Map.of("fieldRef", Map.of("fieldPath", "metadata.name"))),
@@ -235,16 +236,16 @@ public final class Manifests {
         longpoEnv.put("LONGPO_RUN_ID", run);
         longpoEnv.put("LONGPO_TRAINER_CHECKPOINT_DIR", "/checkpoints");
         longpoEnv.put("LONGPO_METRICS_PORT", String.valueOf(METRICS_PORT));
-        Map<String, Object> setup = service(List.of("longpo", "setup"), longpoEnv, List.of("kafka", "schema-registry"));
+        Map<String, Object> setup = service(List.of("setup"), longpoEnv, List.of("kafka", "schema-registry"));
         setup.put("restart", "on-failure");
         services.put("setup", setup);
         for (RoleAccess r : RoleAccess.all(app, run)) {
             if (r.workload()) {
-                List<String> command = new ArrayList<>(r.command());
-                if (command.contains("worker")) {
-                    command.addAll(List.of("--instance", r.name() + "-0"));
+                List<String> args = new ArrayList<>(r.args());
+                if (args.contains("worker")) {
+                    args.addAll(List.of("--instance", r.name() + "-0"));
                 }
-                Map<String, Object> s = service(command, longpoEnv, List.of("setup"));
+                Map<String, Object> s = service(args, longpoEnv, List.of("setup"));
                 s.put("restart", "unless-stopped");
                 if (r.gpu()) {
                     s.put("deploy", Map.of("resources", Map.of("reservations", Map.of("devices",
@@ -259,10 +260,11 @@ public final class Manifests {
         return compose;
     }
 
-    private Map<String, Object> service(List<String> command, Map<String, String> env, List<String> dependsOn) {
+    /** A compose service of the image; {@code args} go to its entrypoint (compose's {@code command}). */
+    private Map<String, Object> service(List<String> args, Map<String, String> env, List<String> dependsOn) {
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("image", image);
-        s.put("command", command);
+        s.put("command", args);
         s.put("environment", env);
         s.put("depends_on", dependsOn);
         s.put("volumes", List.of("checkpoints:/checkpoints", "models:/models"));

@@ -87,13 +87,16 @@ public record RoleAccess(String name, List<Topic<?>> reads, List<Topic<?>> write
         return !name.equals("ingest") && !name.equals("monitor");
     }
 
-    /** The {@code longpo} command line of the role's container. */
-    public List<String> command() {
+    /**
+     * The {@code longpo} arguments of the role's container: the image's entrypoint is the {@code longpo}
+     * command line, so a pod's {@code args} (a compose service's {@code command}) are these.
+     */
+    public List<String> args() {
         return switch (name) {
-            case "streams" -> List.of("longpo", "streams");
-            case "ingest" -> List.of("longpo", "ingest", "/data/corpus");
-            case "monitor" -> List.of("longpo", "monitor", "--http", "8080", "--http-host", "0.0.0.0");
-            default -> List.of("longpo", "worker", "--role", name, "--model", "/models/pi-s");
+            case "streams" -> List.of("streams");
+            case "ingest" -> List.of("ingest", "/data/corpus");
+            case "monitor" -> List.of("monitor", "--http", "8080", "--http-host", "0.0.0.0");
+            default -> List.of("worker", "--role", name, "--model", "/models/pi-s");
         };
     }
 }

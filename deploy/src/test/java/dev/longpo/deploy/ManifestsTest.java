@@ -105,9 +105,10 @@ class ManifestsTest {
             assertEquals("StatefulSet", s.path("kind").asText());
             JsonNode c = s.path("spec").path("template").path("spec").path("containers").get(0);
             assertEquals("registry.example.com/longpo:0.1.0", c.path("image").asText());
-            List<String> command = new ArrayList<>();
-            c.path("command").forEach(a -> command.add(a.asText()));
-            assertEquals(r.command(), command.subList(0, r.command().size()));
+            List<String> args = new ArrayList<>();
+            c.path("args").forEach(a -> args.add(a.asText()));
+            assertEquals(r.args(), args.subList(0, r.args().size()), "arguments to the image's longpo entrypoint");
+            assertTrue(c.path("command").isMissingNode(), "the image's entrypoint is kept");
             assertEquals(r.gpu(), c.path("resources").path("limits").path("nvidia.com/gpu").asInt() == 1, r.name());
             assertEquals(9404, c.path("ports").get(0).path("containerPort").asInt());
         }
