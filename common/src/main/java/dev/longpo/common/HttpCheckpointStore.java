@@ -3,7 +3,6 @@ package dev.longpo.common;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.longpo.files.AtomicFiles;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -125,14 +124,14 @@ public final class HttpCheckpointStore implements CheckpointStore {
                 throw new IOException("checkpoint " + source + ": the downloaded files differ in size from its manifest");
             }
             CheckpointStore.verify(tmp, m.sha256(), source);
-            deleteTree(dir);
+            AtomicFiles.deleteTree(dir);
             try {
                 Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
             } catch (java.nio.file.FileSystemException raced) { // another reader of this cache was faster
                 CheckpointStore.verify(dir, m.sha256(), source);
             }
         } finally {
-            deleteTree(tmp);
+            AtomicFiles.deleteTree(tmp);
         }
         return dir;
     }
@@ -194,18 +193,5 @@ public final class HttpCheckpointStore implements CheckpointStore {
 
     private static String segment(String s) {
         return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(p)) {
-            for (Path q : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(q);
-            }
-        } catch (UncheckedIOException e) {
-            throw e.getCause();
-        }
     }
 }

@@ -53,6 +53,28 @@ public final class AtomicFiles {
         }
     }
 
+    /** Deletes a folder and everything in it (nothing if it does not exist). */
+    public static void deleteTree(Path p) throws IOException {
+        deleteContents(p);
+        Files.deleteIfExists(p);
+    }
+
+    /** Deletes everything in a folder, keeping the folder itself (nothing if it does not exist). */
+    public static void deleteContents(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return;
+        }
+        try (java.util.stream.Stream<Path> walk = Files.walk(dir)) {
+            for (Path q : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                if (!q.equals(dir)) {
+                    Files.deleteIfExists(q);
+                }
+            }
+        } catch (java.io.UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
     /** SHA-256 of a file, hex. */
     public static String sha256(Path file) throws IOException {
         MessageDigest sha = sha256();

@@ -4,11 +4,9 @@ import dev.longpo.common.KafkaClients;
 import dev.longpo.common.LongpoConfig;
 import dev.longpo.deploy.Access;
 import dev.longpo.deploy.EmbeddedStack;
+import dev.longpo.files.AtomicFiles;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
-import java.util.stream.Stream;
 
 /**
  * An embedded stack (Kafka broker + registry) started on empty topics for one run, stopped at
@@ -35,7 +33,7 @@ public final class FreshStack implements AutoCloseable {
             throw new IllegalStateException("an embedded stack is already running; this run starts its own on empty"
                     + " topics: run 'longpo down' first");
         }
-        wipe(stack.dir());
+        AtomicFiles.deleteContents(stack.dir()); // broker data of an earlier run
         stack.up();
         LongpoConfig cc = stack.clientConfig();
         if (config.getBoolean("stack.kafka.secure")) {
@@ -65,20 +63,6 @@ public final class FreshStack implements AutoCloseable {
     public void close() {
         if (!keep) {
             stack.down();
-        }
-    }
-
-    /** Empties a folder (broker data of an earlier run), keeping the folder itself. */
-    static void wipe(Path dir) throws IOException {
-        if (!Files.isDirectory(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                if (!p.equals(dir)) {
-                    Files.delete(p);
-                }
-            }
         }
     }
 }

@@ -89,6 +89,13 @@ public abstract class TransactionalWorker<I extends SpecificRecord> implements A
         String group = clients.config().get("pipeline.app.prefix") + "-" + stage;
         this.consumer = c.rawConsumer(group, instanceId);
         this.producer = c.producer(instanceId, group + "-" + instanceId);
+        try { // fences an older instance of this id; a refusal (ACLs, timeout) leaves nothing open or registered
+            producer.initTransactions();
+        } catch (RuntimeException e) {
+            producer.close(Duration.ZERO);
+            consumer.close(Duration.ZERO);
+            throw e;
+        }
         this.decoder = new Decoder<>(clients, input, stage);
         this.metrics = Telemetry.scope("stage", stage, "instance", instanceId);
         metrics.bind(consumer);
@@ -100,7 +107,6 @@ public abstract class TransactionalWorker<I extends SpecificRecord> implements A
         metrics.counter("longpo.worker.records", records, deadLettered, AtomicLong::get, "outcome", "dead_lettered");
         metrics.counter("longpo.worker.aborted.transactions", "transactions aborted after an abortable error", aborted,
                 AtomicLong::get);
-        producer.initTransactions();
     }
 
     /** Outputs for a batch of decoded inputs (in offset order). */

@@ -14,9 +14,6 @@ import dev.longpo.events.Topics;
 import dev.longpo.loop.Controller;
 import dev.longpo.loop.ControllerWorker;
 import dev.longpo.loop.LoopSettings;
-import dev.longpo.model.LlamaModel;
-import dev.longpo.model.ModelConfig;
-import dev.longpo.model.ModelStore;
 import dev.longpo.tasks.Evaluator;
 import dev.longpo.workers.EvaluatorWorker;
 import dev.longpo.workers.Trainer;
@@ -49,9 +46,7 @@ class LoopWorkersIT {
         String run = "eval-" + UUID.randomUUID().toString().substring(0, 8);
         Path model = dir.resolve("m");
         String sha;
-        try (LlamaModel m = LlamaModel.random(ModelConfig.mini(2, 32, 4, 2, 48, 10_000, 4096), Device.cpu(), 3)) {
-            sha = ModelStore.save(m, model, Map.of());
-        }
+        sha = TinyModel.save(model, 3);
         try (KafkaProducer<String, SpecificRecord> p = clients.producer("it-ckpt", null)) {
             for (String[] v : new String[][] {{run + "-good", sha}, {run + "-bad", "0".repeat(64)}}) {
                 p.send(new ProducerRecord<>(Topics.CHECKPOINTS.name(), run, Checkpoint.newBuilder().setRunId(run)
@@ -83,9 +78,7 @@ class LoopWorkersIT {
         KafkaClients clients = RealStack.get().clients();
         String run = "ctl-" + UUID.randomUUID().toString().substring(0, 8);
         Path base = dir.resolve("pi_S");
-        try (LlamaModel m = LlamaModel.random(ModelConfig.mini(2, 32, 4, 2, 48, 10_000, 4096), Device.cpu(), 5)) {
-            ModelStore.save(m, base, Map.of());
-        }
+        TinyModel.save(base, 5);
         LoopSettings cs = LoopSettings.builder().setRunId(run).setShortWindow(256).optFirstStretch(8).optMaxIterations(3)
                 .optSampleBudgets(List.of(4)).optMaxTurns(List.of(2)).setBase("pi_S", base.toUri().toString(), 1e4, 32)
                 .optThetaRule(Controller.ThetaRule.NTK).optShortMargin(0.1).optStallMs(0)
@@ -131,9 +124,7 @@ class LoopWorkersIT {
         String run = "base-" + UUID.randomUUID().toString().substring(0, 8);
         Path base = dir.resolve("pi_S");
         String sha;
-        try (LlamaModel m = LlamaModel.random(ModelConfig.mini(2, 32, 4, 2, 48, 10_000, 4096), Device.cpu(), 5)) {
-            sha = ModelStore.save(m, base, Map.of());
-        }
+        sha = TinyModel.save(base, 5);
         LongpoConfig config = clients.config().with(Map.of("run.id", run, "worker.model.version", "pi_S",
                 "trainer.checkpoint.dir", dir.resolve("ckpt").toString()));
         for (int start = 0; start < 2; start++) { // a restart before the first checkpoint announces nothing again

@@ -3,6 +3,7 @@ package dev.longpo.it;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.common.LongpoConfig;
 import dev.longpo.common.TopicAdmin;
+import dev.longpo.deploy.EmbeddedStack;
 import dev.longpo.deploy.RegistryServer;
 import dev.longpo.events.Topics;
 import java.io.IOException;
@@ -78,6 +79,20 @@ final class RealStack implements AutoCloseable {
     /** A stack of its own, for a test that needs empty topics; close it when done. */
     static RealStack isolated() throws Exception {
         return new RealStack();
+    }
+
+    /**
+     * An embedded stack as {@code longpo up} starts it (brokers and registry as child JVMs), of a test's own:
+     * data in {@code dir}, free ports, the unpacked registry, small heaps, and {@code settings} over these.
+     * Start it with {@code up()}, stop it with {@code down()}.
+     */
+    static EmbeddedStack childStack(Path dir, Map<String, String> settings) throws IOException {
+        Map<String, String> s = new java.util.HashMap<>(Map.of("stack.dir", dir.toString(),
+                "stack.kafka.port", String.valueOf(freePort()), "stack.kafka.controller.port", String.valueOf(freePort()),
+                "stack.registry.port", String.valueOf(freePort()),
+                "stack.registry.home", System.getProperty("longpo.registry.home"), "stack.kafka.heap", "384m"));
+        s.putAll(settings);
+        return new EmbeddedStack(LongpoConfig.load(null, s));
     }
 
     /** A stack of its own without any topic or subject (a cluster nobody set up); close it when done. */

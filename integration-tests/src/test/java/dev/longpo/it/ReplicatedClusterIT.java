@@ -12,15 +12,11 @@ import dev.longpo.common.LongpoConfig;
 import dev.longpo.deploy.EmbeddedStack;
 import dev.longpo.events.Topic;
 import dev.longpo.events.Topics;
-import dev.longpo.model.LlamaModel;
-import dev.longpo.model.ModelConfig;
-import dev.longpo.model.ModelStore;
 import dev.longpo.producers.Ingestor;
 import dev.longpo.tasks.CorpusGenerator;
 import dev.longpo.workers.Trainer;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -54,12 +50,7 @@ class ReplicatedClusterIT {
 
     @Test
     void killingABrokerDuringIngestionAndDuringTrainingLosesAndDuplicatesNothing() throws Exception {
-        Map<String, String> settings = new HashMap<>(Map.of("stack.dir", dir.resolve("stack").toString(),
-                "stack.kafka.brokers", "3", "stack.kafka.port", String.valueOf(RealStack.freePort()),
-                "stack.kafka.controller.port", String.valueOf(RealStack.freePort()),
-                "stack.registry.port", String.valueOf(RealStack.freePort()),
-                "stack.registry.home", System.getProperty("longpo.registry.home"), "stack.kafka.heap", "384m"));
-        EmbeddedStack stack = new EmbeddedStack(LongpoConfig.load(null, settings));
+        EmbeddedStack stack = RealStack.childStack(dir.resolve("stack"), Map.of("stack.kafka.brokers", "3"));
         try {
             stack.up();
             assertEquals(3, stack.status().brokersAlive().size());
@@ -106,9 +97,7 @@ class ReplicatedClusterIT {
 
             // a training run, with the leader of training-samples killed after its first checkpoint
             Path model = dir.resolve("tiny");
-            try (LlamaModel m = LlamaModel.random(ModelConfig.mini(2, 32, 4, 2, 48, 10_000, 4096), Device.cpu(), 5)) {
-                ModelStore.save(m, model, Map.of());
-            }
+            TinyModel.save(model, 5);
             List<String> produced = new ArrayList<>();
             try (KafkaProducer<String, SpecificRecord> p = clients.producer("it-replicated", null)) {
                 for (int i = 0; i < 18; i++) {

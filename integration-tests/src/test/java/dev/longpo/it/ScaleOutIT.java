@@ -3,16 +3,12 @@ package dev.longpo.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.Device;
 import dev.longpo.avro.Checkpoint;
 import dev.longpo.avro.EvalResult;
 import dev.longpo.avro.GenerationRequest;
 import dev.longpo.avro.PreferencePair;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.events.Topics;
-import dev.longpo.model.LlamaModel;
-import dev.longpo.model.ModelConfig;
-import dev.longpo.model.ModelStore;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -59,9 +55,7 @@ class ScaleOutIT {
     static void tinyModel() throws Exception {
         stack = RealStack.isolated();
         model = dir.resolve("tiny");
-        try (LlamaModel m = LlamaModel.random(ModelConfig.mini(2, 32, 4, 2, 48, 10_000, 4096), Device.cpu(), 5)) {
-            sha = ModelStore.save(m, model, Map.of());
-        }
+        sha = TinyModel.save(model, 5);
     }
 
     @AfterAll

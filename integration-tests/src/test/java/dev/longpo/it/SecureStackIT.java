@@ -73,13 +73,8 @@ class SecureStackIT {
     /** A secure embedded stack of this test's own (each test reads its topics from the beginning). */
     @BeforeEach
     void up() throws Exception {
-        Map<String, String> settings = new HashMap<>(Map.of("stack.dir", dir.resolve("stack").toString(),
-                "stack.kafka.secure", "true", "stack.kafka.port", String.valueOf(RealStack.freePort()),
-                "stack.kafka.controller.port", String.valueOf(RealStack.freePort()),
-                "stack.registry.port", String.valueOf(RealStack.freePort()),
-                "stack.registry.home", System.getProperty("longpo.registry.home"), "stack.kafka.heap", "384m",
-                "run.id", RUN, "pipeline.app.prefix", RUN));
-        stack = new EmbeddedStack(LongpoConfig.load(null, settings));
+        stack = RealStack.childStack(dir.resolve("stack"), Map.of("stack.kafka.secure", "true", "run.id", RUN,
+                "pipeline.app.prefix", RUN));
         stack.up();
     }
 

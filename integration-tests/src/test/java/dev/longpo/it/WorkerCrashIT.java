@@ -13,9 +13,6 @@ import dev.longpo.avro.PreferencePair;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.events.Topics;
 import dev.longpo.files.AtomicFiles;
-import dev.longpo.model.LlamaModel;
-import dev.longpo.model.ModelConfig;
-import dev.longpo.model.ModelStore;
 import dev.longpo.workers.ModelSlot;
 import dev.longpo.workers.Trainer;
 import java.io.IOException;
@@ -25,7 +22,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -60,9 +56,7 @@ class WorkerCrashIT {
     static void tinyModel() throws Exception {
         stack = RealStack.isolated();
         model = dir.resolve("tiny");
-        try (LlamaModel m = LlamaModel.random(ModelConfig.mini(2, 32, 4, 2, 48, 10_000, 4096), Device.cpu(), 5)) {
-            ModelStore.save(m, model, Map.of());
-        }
+        TinyModel.save(model, 5);
     }
 
     @AfterAll
@@ -270,9 +264,7 @@ class WorkerCrashIT {
         String run = "slot-" + UUID.randomUUID().toString().substring(0, 8);
         Path next = dir.resolve("next-" + run);
         String sha;
-        try (LlamaModel m = LlamaModel.random(ModelConfig.mini(2, 32, 4, 2, 48, 10_000, 4096), Device.cpu(), 77)) {
-            sha = ModelStore.save(m, next, Map.of());
-        }
+        sha = TinyModel.save(next, 77);
         try (ModelSlot slot = new ModelSlot(clients, run, model, "pi_S", Device.cpu());
              KafkaProducer<String, SpecificRecord> p = clients.producer("it-slot", null)) {
             assertTrue(!slot.refresh(), "nothing announced yet");

@@ -73,7 +73,7 @@ public final class Checkpoints {
             Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
             return sha;
         } finally {
-            deleteTree(tmp);
+            AtomicFiles.deleteTree(tmp);
         }
     }
 
@@ -106,18 +106,6 @@ public final class Checkpoints {
         try (Stream<Path> s = Files.list(folder)) {
             return s.filter(p -> p.getFileName().toString().startsWith(prefix) && Files.exists(p.resolve(RECORD)))
                     .max(Comparator.comparing(p -> p.getFileName().toString()));
-        }
-    }
-
-    /** Deletes a folder and everything in it (nothing if it does not exist). */
-    public static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(p)) {
-            for (Path q : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(q);
-            }
         }
     }
 }

@@ -3,6 +3,7 @@ package dev.longpo.pretrain;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import dev.longpo.model.AdamW;
+import dev.longpo.files.AtomicFiles;
 import dev.longpo.model.Checkpoints;
 import dev.longpo.model.LlamaModel;
 import dev.longpo.model.Scorer;
@@ -294,7 +295,7 @@ public final class Pretrainer {
         Checkpoints.save(dir, model, optimizer, new State(step, s.seed()));
         try (Stream<Path> st = Files.list(stateDir)) {
             for (Path p : st.filter(p -> p.getFileName().toString().startsWith("step-") && !p.equals(dir)).toList()) {
-                Checkpoints.deleteTree(p);
+                AtomicFiles.deleteTree(p);
             }
         }
         LOG.info("saved a resumable state at step {} in {}", step, dir);
