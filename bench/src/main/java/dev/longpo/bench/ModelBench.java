@@ -25,7 +25,10 @@ import java.util.Random;
  * JVM, so peak RSS is that length's), each step against its FLOP floor ({@link #stepFlops} at the GFLOP/s the
  * engine reaches on a large matmul here) and, with {@code --compare}, against the same step in PyTorch eager
  * (Debian's {@code python3-torch}; {@code bench/src/main/python/model_bench.py}). Run from the repository root:
- * {@code java -cp 'bench/target/longpo-bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*' dev.longpo.bench.ModelBench [threads] [--compare] [--max-length=N]}.
+ * {@code java -cp 'bench/target/longpo-bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*' dev.longpo.bench.ModelBench [threads]
+ * [--compare] [--max-length=N] [--lengths=256,1024,...] [--vocab=N] [--nll=answers|sequence] [--timed-steps=N]
+ * [--training-only]}: {@code --vocab} gives the mini model a real tokenizer's vocabulary (the LM head's share),
+ * {@code --nll} the tokens the NLL reads (the trainer's default: answers, so the head runs at the answers only).
  */
 public final class ModelBench {
     private static final ChatFormat FMT = new ChatFormat(ByteTokenizer.INSTANCE);
@@ -35,19 +38,48 @@ public final class ModelBench {
 
     public static void main(String[] args) throws Exception {
         if (args.length > 0 && args[0].equals("train-one")) {
-            trainOne(Integer.parseInt(args[1]), Integer.parseInt(args[2]), Boolean.parseBoolean(args[3]));
+            trainOne(Integer.parseInt(args[1]), Integer.parseInt(args[2]), Boolean.parseBoolean(args[3]),
+                    Integer.parseInt(args[4]), Objective.NllTokens.valueOf(args[5]), Integer.parseInt(args[6]));
             return;
         }
         boolean compare = List.of(args).contains("--compare");
-        int maxLength = java.util.Arrays.stream(args).filter(a -> a.startsWith("--max-length=")).findFirst()
-                .map(a -> Integer.parseInt(a.substring("--max-length=".length()))).orElse(16384);
+        int maxLength = Integer.parseInt(option(args, "max-length", "16384"));
+        int vocab = Integer.parseInt(option(args, "vocab", String.valueOf(ByteTokenizer.VOCAB_SIZE)));
+        Objective.NllTokens nll = Objective.NllTokens.valueOf(option(args, "nll", "answers").toUpperCase(Locale.ROOT));
+        int timedSteps = Integer.parseInt(option(args, "timed-steps", "3"));
+        boolean trainingOnly = List.of(args).contains("--training-only");
+        List<Integer> lengths = java.util.Arrays.stream(option(args, "lengths", "256,1024,2048,4096,8192,16384").split(","))
+                .map(String::trim).map(Integer::parseInt).toList();
         List<String> positional = java.util.Arrays.stream(args).filter(a -> !a.startsWith("--")).toList();
         int threads = positional.isEmpty() ? 2 : Integer.parseInt(positional.get(0));
-        ModelConfig c = ModelConfig.miniDefault();
+        ModelConfig c = config(vocab);
         System.out.printf(Locale.ROOT, "mini model: %d layers, d=%d, %d heads (%d kv), SwiGLU %d, vocab %d, %,d parameters; "
-                + "fp32, %d intra-op threads, attention block 512%n", c.numHiddenLayers(), c.hiddenSize(),
-                c.numAttentionHeads(), c.numKeyValueHeads(), c.intermediateSize(), c.vocabSize(), c.parameterCount(), threads);
+                + "fp32, %d intra-op threads, attention block 512; NLL over the %s (trainer.nll.tokens)%n",
+                c.numHiddenLayers(), c.hiddenSize(), c.numAttentionHeads(), c.numKeyValueHeads(), c.intermediateSize(),
+                c.vocabSize(), c.parameterCount(), threads, nll.name().toLowerCase(Locale.ROOT));
         System.out.println();
+        if (!trainingOnly) {
+            generation(c, threads);
+        }
+        training(c, threads, compare, maxLength, lengths, nll, timedSteps);
+    }
+
+    /** {@code --name=value} from the arguments, or the default. */
+    private static String option(String[] args, String name, String otherwise) {
+        String prefix = "--" + name + "=";
+        return java.util.Arrays.stream(args).filter(a -> a.startsWith(prefix)).findFirst()
+                .map(a -> a.substring(prefix.length())).orElse(otherwise);
+    }
+
+    /** The mini model with another vocabulary size (a real tokenizer's: the LM head's share of memory and FLOPs). */
+    private static ModelConfig config(int vocab) {
+        ModelConfig c = ModelConfig.miniDefault();
+        return new ModelConfig(vocab, c.hiddenSize(), c.intermediateSize(), c.numHiddenLayers(), c.numAttentionHeads(),
+                c.numKeyValueHeads(), c.ropeTheta(), 32768, c.rmsNormEps(), true, null, "llama", "byte", null, null, null,
+                null, null, null, null, null, null, null);
+    }
+
+    private static void generation(ModelConfig c, int threads) {
         System.out.println("| context | new tokens | KV cache tok/s | full recompute tok/s | speed-up |");
         System.out.println("|---|---|---|---|---|");
         TorchRuntime.start(threads);
@@ -61,6 +93,10 @@ public final class ModelBench {
                 System.out.printf(Locale.ROOT, "| %d | %d | %.0f | %.1f | %.1fx |%n", ctx, n, cached, full, cached / full);
             }
         }
+    }
+
+    private static void training(ModelConfig c, int threads, boolean compare, int maxLength, List<Integer> lengths,
+                                 Objective.NllTokens nll, int timedSteps) throws Exception {
         double peak = peakGflops();
         System.out.println();
         System.out.printf(Locale.ROOT, "training step: batch = one chosen + one rejected row; FLOP floor = matmul and causal-attention"
@@ -69,14 +105,15 @@ public final class ModelBench {
         System.out.println("| sequence length (each of chosen, rejected) | backward | LongPO step (s) | FLOP floor (s) | x floor"
                 + " | tokens/s | peak RSS (MB) |" + (compare ? " torch eager (s) | torch RSS (MB) | x torch |" : ""));
         System.out.println("|---|---|---|---|---|---|---|" + (compare ? "---|---|---|" : ""));
-        for (int len : new int[] {256, 1024, 2048, 4096, 8192, 16384}) {
+        for (int len : lengths) {
             for (boolean recompute : new boolean[] {false, true}) {
                 if (len > maxLength || !recompute && len > 4096) {
                     continue; // stored attention at 8K+ needs more memory and time than this machine has
                 }
                 String out = ChildJvm.run(List.of("-Xmx2g", "-cp", System.getProperty("java.class.path")),
                         List.of(ModelBench.class.getName(), "train-one", String.valueOf(len), String.valueOf(threads),
-                                String.valueOf(recompute)), Duration.ofMinutes(30));
+                                String.valueOf(recompute), String.valueOf(c.vocabSize()), nll.name(),
+                                String.valueOf(timedSteps)), Duration.ofMinutes(60));
                 var result = out.lines().filter(l -> l.startsWith("RESULT ")).findFirst();
                 if (result.isEmpty()) {
                     System.out.printf("| %d | %s | failed |%n", len, recompute ? "recomputed" : "stored");
@@ -85,7 +122,7 @@ public final class ModelBench {
                 String[] f = result.get().split(" ");
                 int rowLength = Integer.parseInt(f[1]);
                 double secs = Double.parseDouble(f[2]);
-                double floor = stepFlops(c, 2, rowLength) / (peak * 1e9);
+                double floor = stepFlops(c, 2, rowLength, Integer.parseInt(f[4])) / (peak * 1e9);
                 StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "| %d | %s | %.3f | %.3f | %.1f | %.0f | %s |",
                         rowLength, recompute ? "recomputed" : "stored", secs, floor, secs / floor, 2 * rowLength / secs, f[3]));
                 if (compare && !recompute) {
@@ -102,16 +139,17 @@ public final class ModelBench {
 
     /**
      * Matmul and causal-attention FLOPs of one training step (forward + backward = 3x forward) over
-     * {@code rows} rows of {@code t} tokens: the linear layers and the LM head, 2 FLOPs per multiply-add;
-     * attention scores and their weighted sum over the causal half. Norms, RoPE, softmax and the optimizer
-     * are left out: a floor, not a prediction.
+     * {@code rows} rows of {@code t} tokens: the linear layers, and the LM head at the {@code headPositions}
+     * the loss reads (all of them, or the answers'), 2 FLOPs per multiply-add; attention scores and their
+     * weighted sum over the causal half. Norms, RoPE, softmax and the optimizer are left out: a floor, not a prediction.
      */
-    static double stepFlops(ModelConfig c, int rows, int t) {
+    static double stepFlops(ModelConfig c, int rows, int t, int headPositions) {
         long d = c.hiddenSize();
         long q = (long) c.numAttentionHeads() * c.headDim();
         long kv = (long) c.numKeyValueHeads() * c.headDim();
-        long linear = c.numHiddenLayers() * (d * q + 2 * d * kv + q * d + 3 * d * c.intermediateSize()) + d * c.vocabSize();
-        double forward = 2.0 * rows * t * linear + (double) c.numHiddenLayers() * rows * 2.0 * q * t * t;
+        long layers = c.numHiddenLayers() * (d * q + 2 * d * kv + q * d + 3 * d * c.intermediateSize());
+        double forward = 2.0 * rows * t * layers + 2.0 * headPositions * d * c.vocabSize()
+                + (double) c.numHiddenLayers() * rows * 2.0 * q * t * t;
         return 3 * forward;
     }
 
@@ -172,31 +210,39 @@ public final class ModelBench {
     }
 
     /**
-     * One JVM, one length: a warm-up step then three timed LongPO steps (batch = one chosen + one rejected
+     * One JVM, one length: a warm-up step then {@code timedSteps} timed LongPO steps (batch = one chosen + one rejected
      * row), with the layers' activations stored for backward or recomputed ({@code recompute}).
      */
-    private static void trainOne(int len, int threads, boolean recompute) throws Exception {
+    private static void trainOne(int len, int threads, boolean recompute, int vocab, Objective.NllTokens nll, int timedSteps)
+            throws Exception {
         TorchRuntime.start(threads);
-        try (LlamaModel model = LlamaModel.random(ModelConfig.miniDefault(), Device.cpu(), 1)) {
+        try (LlamaModel model = LlamaModel.random(config(vocab), Device.cpu(), 1)) {
             model.setRopeTheta(40_000);
             model.setTrainable(true);
             model.setRecompute(recompute);
+            model.setAttentionBlock(Integer.getInteger("bench.block", model.attentionBlock()));
             String context = ByteTokenizer.INSTANCE.decode(text(len - 40, new Random(len)));
             PreferenceSample s = new PreferenceSample("b", context, List.of("What is the key?"),
                     List.of(ByteTokenizer.INSTANCE.encode("1234")), List.of(ByteTokenizer.INSTANCE.encode("unknown")),
                     -10, -20, -10, -20);
             try (AdamW opt = new AdamW(model, AdamW.Settings.builder().setLearningRate(1e-4).setTotalSteps(100).optWarmupSteps(1).build())) {
+                Objective.Hyper hyper = new Objective.Hyper(0.1, 0.1, 0, nll);
                 double secs = 0;
-                for (int step = 0; step < 4; step++) {
+                for (int step = 0; step <= timedSteps; step++) {
                     long t0 = System.nanoTime();
-                    new TrainStep<Objective.Metrics>(model, opt).run(List.of(s.forward(Objective.LONGPO, new Objective.Hyper(0.1, 0.1),
-                            model, FMT)));
+                    new TrainStep<Objective.Metrics>(model, opt).run(List.of(s.forward(Objective.LONGPO, hyper, model, FMT)));
                     if (step > 0) {
                         secs += (System.nanoTime() - t0) / 1e9;
                     }
                 }
-                secs /= 3;
-                System.out.printf(Locale.ROOT, "RESULT %d %.4f %d%n", s.tokenCount(FMT) / 2, secs, peakRssMb());
+                secs /= timedSteps;
+                int head = 0;
+                for (ChatFormat.Sequence q : s.sequences(FMT)) {
+                    for (int t = 1; t < q.length(); t++) {
+                        head += nll == Objective.NllTokens.ANSWERS && !q.answer()[t] ? 0 : 1;
+                    }
+                }
+                System.out.printf(Locale.ROOT, "RESULT %d %.4f %d %d%n", s.tokenCount(FMT) / 2, secs, peakRssMb(), head);
             }
         }
     }

@@ -3,7 +3,6 @@ package dev.longpo.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.longpo.env.Cancellation;
 import java.util.ArrayList;
@@ -119,8 +118,11 @@ public final class Generator {
                 float[] logits;
                 try (NDScope scope = new NDScope()) {
                     NDArray in = Tensors.ints(gm, current, new Shape(b, width));
-                    NDArray all = model.forward(in, leftPad, cache);
-                    logits = all.get(new NDIndex(":, -1, :")).toFloatArray();
+                    int[] last = new int[b];
+                    for (int r = 0; r < b; r++) {
+                        last[r] = r * width + width - 1;
+                    }
+                    logits = model.forward(in, leftPad, cache, last).toFloatArray();
                 }
                 int vocab = logits.length / b;
                 int[] next = new int[b];

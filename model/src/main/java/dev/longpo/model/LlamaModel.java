@@ -264,8 +264,22 @@ public final class LlamaModel implements AutoCloseable {
      * @return [B, T, vocab] float32 logits
      */
     public NDArray forward(NDArray tokens, int[] leftPad, KvCache cache) {
+        return forward(tokens, leftPad, cache, null);
+    }
+
+    /**
+     * Logits at some positions only: the LM head (and its [positions, vocab] output) runs on the rows of
+     * the flattened [B * T] positions listed in {@code at} (row-major, {@code b * T + t}), so a long
+     * context costs no vocabulary-sized logits where nothing is predicted: a generator needs the last
+     * position, a scorer the answer tokens. For a real vocabulary (150K entries) the full [T, vocab]
+     * logits of a 32K-token context would be 19 GB in float32.
+     *
+     * @param at flattened positions whose logits are wanted, or null for every position
+     * @return [N, vocab] float32 logits in the order of {@code at}, or [B, T, vocab] when {@code at} is null
+     */
+    public NDArray forward(NDArray tokens, int[] leftPad, KvCache cache, int[] at) {
         if (recompute && cache == null && JniUtils.isGradMode() && params.get("model.embed_tokens.weight").hasGradient()) {
-            return forwardRecomputed(tokens, leftPad);
+            return head(select(forwardRecomputed(tokens, leftPad), at));
         }
         Pass p = new Pass(tokens, leftPad, cache == null ? 0 : cache.length());
         NDArray x = embed(tokens);
@@ -275,7 +289,26 @@ public final class LlamaModel implements AutoCloseable {
         if (cache != null) {
             cache.advance(p.t);
         }
-        return head(x);
+        return head(select(x, at));
+    }
+
+    /** Rows {@code at} of the flattened [B * T, d] hidden states, or all of {@code x} for null (differentiable gather). */
+    private static NDArray select(NDArray x, int[] at) {
+        if (at == null) {
+            return x;
+        }
+        long[] s = x.getShape().getShape();
+        long rows = s[0] * s[1];
+        if (at.length == 0) {
+            throw new IllegalArgumentException("no position to compute logits at");
+        }
+        for (int i : at) {
+            if (i < 0 || i >= rows) {
+                throw new IllegalArgumentException("position " + i + " outside the " + rows + " positions of the batch");
+            }
+        }
+        NDArray index = Tensors.ints(x.getManager(), at, new Shape(at.length, 1)).broadcast(new Shape(at.length, s[2]));
+        return x.reshape(rows, s[2]).gather(index, 0);
     }
 
     /** The tables one forward pass shares across layers: RoPE cos/sin and the attention masks (by window). */
@@ -430,7 +463,7 @@ public final class LlamaModel implements AutoCloseable {
 
     /**
      * Training forward pass that keeps only each layer's input (no autograd graph for the layers):
-     * the logits come from a leaf standing for the last layer's output, and {@link #backwardRecomputed}
+     * it returns a leaf standing for the last layer's output (the caller applies the head), and {@link #backwardRecomputed}
      * later recomputes the layers one at a time, and each layer one query block at a time, to
      * back-propagate. Memory grows linearly with the sequence length instead of with its square.
      */
@@ -451,7 +484,7 @@ public final class LlamaModel implements AutoCloseable {
         NDArray last = x.duplicate();
         last.setRequiresGradient(true);
         pending.push(new Recomputed(tokens, p, inputs, last));
-        return head(last);
+        return last;
     }
 
     /** A training forward pass whose layers are still to be back-propagated. */

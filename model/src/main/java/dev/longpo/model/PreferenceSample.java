@@ -64,11 +64,13 @@ public record PreferenceSample(String sampleId, String longContext, List<String>
             answers.add(s.answer());
         }
         TokenBatch batch = TokenBatch.of(rows, fmt.tokenizer().pad());
-        NDArray lp = Scorer.nextTokenLogProbs(policy, batch.tokens(m));
-        NDArray answerMask = batch.targetMask(m, answers);
-        NDArray answerSums = lp.mul(answerMask).sum(new int[] {1});
-        NDArray covered = nllTokens == Objective.NllTokens.ANSWERS ? answerMask : batch.validMask(m);
-        NDArray nll = lp.mul(covered).sum(new int[] {1}).neg().div(covered.sum(new int[] {1}));
+        // log-probs only where a term needs them: the answers, or with the whole-sequence NLL every token
+        List<boolean[]> covered = nllTokens == Objective.NllTokens.ANSWERS ? answers : batch.all();
+        int[] targets = batch.targets(covered);
+        NDArray lp = Scorer.targetLogProbs(policy, batch.tokens(m), targets).expandDims(-1);
+        NDArray answerSums = batch.selector(m, targets, answers).matMul(lp).squeeze(-1);
+        NDArray coveredSelector = batch.selector(m, targets, covered);
+        NDArray nll = coveredSelector.matMul(lp).squeeze(-1).neg().div(coveredSelector.sum(new int[] {1}));
         NDArray shortNll = shortReplay ? shortChosenNll(policy, fmt, m) : null;
         return new Objective.Terms(answerSums.get(0), answerSums.get(1), nll.get(0), nll.get(1), refChosen, refRejected,
                 refChosenLong, refRejectedLong, shortNll);
@@ -88,9 +90,7 @@ public record PreferenceSample(String sampleId, String longContext, List<String>
             answers.add(s.answer());
         }
         TokenBatch batch = TokenBatch.of(rows, fmt.tokenizer().pad());
-        NDArray lp = Scorer.nextTokenLogProbs(policy, batch.tokens(m));
-        NDArray mask = batch.targetMask(m, answers);
-        return lp.mul(mask).sum().neg().div(mask.sum());
+        return Scorer.targetLogProbs(policy, batch.tokens(m), batch.targets(answers)).mean().neg();
     }
 
     /** This sample's loss under {@code objective}, as one micro-batch of a {@link TrainStep}. */

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import dev.longpo.text.ChatFormat;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -27,6 +28,27 @@ public final class Scorer {
         logits.close();
         NDArray targets = tokens.get(new NDIndex(":, 1:")).expandDims(-1);
         return lp.gather(targets, -1).squeeze(-1);
+    }
+
+    /**
+     * log p(token | the tokens before it) for the target tokens at the flattened positions {@code targets}
+     * ({@code b * T + t}, t >= 1) of {@code tokens} [B, T], in that order: [N]. Differentiable. The LM head
+     * runs only at the positions that predict them ({@link LlamaModel#forward(NDArray, int[], KvCache, int[])}).
+     */
+    public static NDArray targetLogProbs(LlamaModel model, NDArray tokens, int[] targets) {
+        long t = tokens.getShape().get(1);
+        int[] from = new int[targets.length];
+        for (int i = 0; i < targets.length; i++) {
+            if (targets[i] % t == 0) {
+                throw new IllegalArgumentException("the first token of a row has no prediction (position " + targets[i] + ")");
+            }
+            from[i] = targets[i] - 1;
+        }
+        NDArray logits = model.forward(tokens, null, null, from);
+        NDArray lp = logits.logSoftmax(-1);
+        logits.close();
+        NDArray ids = tokens.reshape(-1).gather(Tensors.ints(tokens.getManager(), targets, new Shape(targets.length)), 0);
+        return lp.gather(ids.expandDims(-1), -1).squeeze(-1);
     }
 
     /**
@@ -54,13 +76,19 @@ public final class Scorer {
             }
             try (NDScope scope = new NDScope(); NDManager step = m.newSubManager()) {
                 TokenBatch batch = TokenBatch.of(rows, pad);
-                float[] lp = nextTokenLogProbs(model, batch.tokens(step)).toType(DataType.FLOAT32, false).toFloatArray();
-                int w = batch.width() - 1;
+                List<boolean[]> marks = new ArrayList<>();
                 for (int k = start; k < end; k++) {
-                    int b = k - start;
-                    int p = prompts.get(order[k]).length;
+                    boolean[] mark = new boolean[rows.get(k - start).length];
+                    Arrays.fill(mark, prompts.get(order[k]).length, mark.length, true);
+                    marks.add(mark);
+                }
+                float[] lp = targetLogProbs(model, batch.tokens(step), batch.targets(marks)).toType(DataType.FLOAT32, false)
+                        .toFloatArray();
+                int off = 0;
+                for (int k = start; k < end; k++) {
                     int r = responses.get(order[k]).length;
-                    out[order[k]] = Arrays.copyOfRange(lp, b * w + p - 1, b * w + p - 1 + r);
+                    out[order[k]] = Arrays.copyOfRange(lp, off, off + r);
+                    off += r;
                 }
             }
         }

@@ -73,27 +73,31 @@ public final class SelfDistillation {
                 marks.add(mark);
             }
             TokenBatch batch = TokenBatch.of(rows, fmt.tokenizer().pad());
-            NDArray lp = Scorer.nextTokenLogProbs(policy, batch.tokens(m));
-            NDArray mask = batch.targetMask(m, marks);
-            NDArray teacher = teacherGrid(m, r, batch.width() - 1);
-            NDArray weight = lp.stopGradient().sub(teacher).mul(mask);
-            NDArray tokens = mask.sum();
-            NDArray loss = weight.mul(lp).sum().div(tokens);
-            double kl = Tensors.value(weight.sum().div(tokens));
-            double nll = -Tensors.value(lp.mul(mask).sum().div(tokens));
+            int[] targets = batch.targets(marks);
+            NDArray teacher = teacher(m, r);
+            if (teacher.size() != targets.length) {
+                throw new IllegalStateException("the teacher scored " + teacher.size() + " answer tokens, the rollout has "
+                        + targets.length);
+            }
+            NDArray lp = Scorer.targetLogProbs(policy, batch.tokens(m), targets);
+            NDArray weight = lp.stopGradient().sub(teacher);
+            NDArray loss = weight.mul(lp).mean();
+            double kl = Tensors.value(weight.mean());
+            double nll = -Tensors.value(lp.mean());
             return new TrainStep.Loss<>(loss, new Objective.Metrics(Tensors.value(loss), nll, kl, Double.NaN, Double.NaN,
                     Double.NaN, Double.NaN));
         };
     }
 
-    /** The teacher's log-probs laid out like the policy's [rows, width - 1] (answer positions; 0 elsewhere). */
-    private static NDArray teacherGrid(NDManager m, Rollout r, int width) {
-        float[] grid = new float[r.answers().size() * width];
-        for (int i = 0; i < r.answers().size(); i++) {
-            int start = r.prompts().get(i).length - 1;
-            float[] q = r.teacher().get(i);
-            System.arraycopy(q, 0, grid, i * width + start, q.length);
+    /** The teacher's log-probs of the answer tokens, row after row: the order of the policy's targets. */
+    private static NDArray teacher(NDManager m, Rollout r) {
+        int n = r.teacher().stream().mapToInt(q -> q.length).sum();
+        float[] flat = new float[n];
+        int off = 0;
+        for (float[] q : r.teacher()) {
+            System.arraycopy(q, 0, flat, off, q.length);
+            off += q.length;
         }
-        return Tensors.floats(m, grid, new Shape(r.answers().size(), width));
+        return Tensors.floats(m, flat, new Shape(n));
     }
 }

@@ -60,6 +60,54 @@ public final class TokenBatch {
         return Tensors.floats(m, mask, new Shape(rows, width - 1));
     }
 
+    /**
+     * Flattened positions ({@code b * width + t}) of the target tokens marked in {@code marks} (one boolean[]
+     * per row, over tokens; the first token of a row is never a target), row by row: the order of
+     * {@link Scorer#targetLogProbs}'s result.
+     */
+    public int[] targets(List<boolean[]> marks) {
+        int n = 0;
+        int[] out = new int[rows * width];
+        for (int b = 0; b < rows; b++) {
+            boolean[] mk = marks.get(b);
+            for (int t = 1; t < lengths[b]; t++) {
+                if (mk[t]) {
+                    out[n++] = b * width + t;
+                }
+            }
+        }
+        if (n == 0) {
+            throw new IllegalArgumentException("no target token is marked");
+        }
+        return java.util.Arrays.copyOf(out, n);
+    }
+
+    /** Marks of every token of each row (all targets: the whole sequence). */
+    public List<boolean[]> all() {
+        List<boolean[]> out = new java.util.ArrayList<>();
+        for (int b = 0; b < rows; b++) {
+            boolean[] mk = new boolean[lengths[b]];
+            java.util.Arrays.fill(mk, true);
+            out.add(mk);
+        }
+        return out;
+    }
+
+    /**
+     * [rows, N] 0/1 matrix over {@code targets} (from {@link #targets}): entry [b, i] is 1 when target i
+     * lies in row b and is marked in {@code marks}; multiplied by the targets' log-probs it gives each row's sum.
+     */
+    public NDArray selector(NDManager m, int[] targets, List<boolean[]> marks) {
+        float[] sel = new float[rows * targets.length];
+        for (int i = 0; i < targets.length; i++) {
+            int b = targets[i] / width;
+            if (marks.get(b)[targets[i] % width]) {
+                sel[b * targets.length + i] = 1f;
+            }
+        }
+        return Tensors.floats(m, sel, new Shape(rows, targets.length));
+    }
+
     /** 1 where the target token is marked in {@code marks} (one boolean[] per row, over tokens). */
     public NDArray targetMask(NDManager m, List<boolean[]> marks) {
         float[] mask = new float[rows * (width - 1)];

@@ -139,6 +139,64 @@ class GradientCheckTest {
         }
     }
 
+    /** Sum of log p over the marked targets of two padded rows, by the head-at-targets path or the full logits. */
+    private static Map<String, float[]> targetGradients(LlamaModel model, boolean atTargets, double[] value) {
+        List<int[]> rows = List.of(ByteTokenizer.INSTANCE.encode("The key is 7. What is the key? 7"),
+                ByteTokenizer.INSTANCE.encode("Filler. The key? no"));
+        List<boolean[]> marks = new ArrayList<>();
+        for (int[] r : rows) {
+            boolean[] mk = new boolean[r.length];
+            java.util.Arrays.fill(mk, r.length - 3, r.length, true);
+            mk[2] = true;
+            marks.add(mk);
+        }
+        model.setTrainable(true);
+        try (NDManager m = model.manager().newSubManager();
+             GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            TokenBatch batch = TokenBatch.of(rows, ByteTokenizer.INSTANCE.pad());
+            NDArray sum = atTargets
+                    ? Scorer.targetLogProbs(model, batch.tokens(m), batch.targets(marks)).sum()
+                    : Scorer.nextTokenLogProbs(model, batch.tokens(m)).mul(batch.targetMask(m, marks)).sum();
+            value[0] = Tensors.value(sum);
+            gc.backward(sum);
+            model.backwardRecomputed(gc);
+        }
+        Map<String, float[]> g = new java.util.LinkedHashMap<>();
+        model.parameters().forEach((k, v) -> {
+            g.put(k, v.getGradient().toFloatArray());
+            v.getGradient().subi(v.getGradient());
+        });
+        return g;
+    }
+
+    @Test
+    void logitsAtTheTargetsOnlyGiveTheSameValuesAndGradients() {
+        for (boolean recompute : new boolean[] {false, true}) {
+            try (LlamaModel model = TinyModels.random(6)) {
+                model.setAttentionBlock(8);
+                model.setRecompute(recompute);
+                double[] full = new double[1];
+                double[] at = new double[1];
+                Map<String, float[]> a = targetGradients(model, false, full);
+                Map<String, float[]> b = targetGradients(model, true, at);
+                assertEquals(full[0], at[0], 1e-4 * Math.abs(full[0]), "summed log-probs, recompute " + recompute);
+                for (Map.Entry<String, float[]> e : a.entrySet()) {
+                    float[] x = e.getValue();
+                    float[] y = b.get(e.getKey());
+                    double scale = 0;
+                    double diff = 0;
+                    for (int i = 0; i < x.length; i++) {
+                        scale = Math.max(scale, Math.abs(x[i]));
+                        diff = Math.max(diff, Math.abs(x[i] - y[i]));
+                    }
+                    assertTrue(scale > 0, e.getKey() + " got no gradient");
+                    assertTrue(diff <= 1e-5 + 1e-4 * scale, e.getKey() + ": max |full - at targets| " + diff
+                            + " at gradient scale " + scale + ", recompute " + recompute);
+                }
+            }
+        }
+    }
+
     @Test
     void noGradientBuildsUpInInference() {
         try (LlamaModel model = TinyModels.random(4)) {
