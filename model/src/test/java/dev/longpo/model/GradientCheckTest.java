@@ -121,22 +121,32 @@ class GradientCheckTest {
             model.setRecompute(true);
             Map<String, float[]> recomputed = gradients(model, h);
             assertTrue(model.recomputedPasses() > 0, "the recomputing backward ran");
-            double largest = 0;
-            for (Map.Entry<String, float[]> e : stored.entrySet()) {
-                float[] a = e.getValue();
-                float[] b = recomputed.get(e.getKey());
-                double scale = 0;
-                double diff = 0;
-                for (int i = 0; i < a.length; i++) {
-                    scale = Math.max(scale, Math.abs(a[i]));
-                    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-                }
-                largest = Math.max(largest, scale);
-                assertTrue(diff <= 1e-5 + 1e-4 * scale, e.getKey() + ": max |stored - recomputed| " + diff
-                        + " at gradient scale " + scale);
-            }
-            assertTrue(largest > 1e-3, "gradients too small to compare");
+            double[] scales = assertSameGradients(stored, recomputed, "stored - recomputed");
+            assertTrue(scales[1] > 1e-3, "gradients too small to compare");
         }
+    }
+
+    /**
+     * Asserts every parameter's gradients agree to 1e-5 + 1e-4 x that parameter's largest |gradient|; returns the
+     * smallest and the largest of those per-parameter scales.
+     */
+    private static double[] assertSameGradients(Map<String, float[]> expected, Map<String, float[]> actual, String what) {
+        double smallest = Double.POSITIVE_INFINITY;
+        double largest = 0;
+        for (Map.Entry<String, float[]> e : expected.entrySet()) {
+            float[] a = e.getValue();
+            float[] b = actual.get(e.getKey());
+            double scale = 0;
+            double diff = 0;
+            for (int i = 0; i < a.length; i++) {
+                scale = Math.max(scale, Math.abs(a[i]));
+                diff = Math.max(diff, Math.abs(a[i] - b[i]));
+            }
+            smallest = Math.min(smallest, scale);
+            largest = Math.max(largest, scale);
+            assertTrue(diff <= 1e-5 + 1e-4 * scale, e.getKey() + ": max |" + what + "| " + diff + " at gradient scale " + scale);
+        }
+        return new double[] {smallest, largest};
     }
 
     /** Sum of log p over the marked targets of two padded rows, by the head-at-targets path or the full logits. */
@@ -180,19 +190,8 @@ class GradientCheckTest {
                 Map<String, float[]> a = targetGradients(model, false, full);
                 Map<String, float[]> b = targetGradients(model, true, at);
                 assertEquals(full[0], at[0], 1e-4 * Math.abs(full[0]), "summed log-probs, recompute " + recompute);
-                for (Map.Entry<String, float[]> e : a.entrySet()) {
-                    float[] x = e.getValue();
-                    float[] y = b.get(e.getKey());
-                    double scale = 0;
-                    double diff = 0;
-                    for (int i = 0; i < x.length; i++) {
-                        scale = Math.max(scale, Math.abs(x[i]));
-                        diff = Math.max(diff, Math.abs(x[i] - y[i]));
-                    }
-                    assertTrue(scale > 0, e.getKey() + " got no gradient");
-                    assertTrue(diff <= 1e-5 + 1e-4 * scale, e.getKey() + ": max |full - at targets| " + diff
-                            + " at gradient scale " + scale + ", recompute " + recompute);
-                }
+                double[] scales = assertSameGradients(a, b, "full - at targets, recompute " + recompute);
+                assertTrue(scales[0] > 0, "a parameter got no gradient");
             }
         }
     }
