@@ -68,9 +68,11 @@ public record PreferenceSample(String sampleId, String longContext, List<String>
         List<boolean[]> covered = nllTokens == Objective.NllTokens.ANSWERS ? answers : batch.all();
         int[] targets = batch.targets(covered);
         NDArray lp = Scorer.targetLogProbs(policy, batch.tokens(m), targets).expandDims(-1);
-        NDArray answerSums = batch.selector(m, targets, answers).matMul(lp).squeeze(-1);
-        NDArray coveredSelector = batch.selector(m, targets, covered);
-        NDArray nll = coveredSelector.matMul(lp).squeeze(-1).neg().div(coveredSelector.sum(new int[] {1}));
+        NDArray answerSelector = batch.selector(m, targets, answers);
+        NDArray answerSums = answerSelector.matMul(lp).squeeze(-1);
+        NDArray coveredSelector = covered == answers ? answerSelector : batch.selector(m, targets, covered);
+        NDArray coveredSums = covered == answers ? answerSums : coveredSelector.matMul(lp).squeeze(-1);
+        NDArray nll = coveredSums.neg().div(coveredSelector.sum(new int[] {1}));
         NDArray shortNll = shortReplay ? shortChosenNll(policy, fmt, m) : null;
         return new Objective.Terms(answerSums.get(0), answerSums.get(1), nll.get(0), nll.get(1), refChosen, refRejected,
                 refChosenLong, refRejectedLong, shortNll);
