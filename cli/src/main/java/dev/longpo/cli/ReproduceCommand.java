@@ -38,8 +38,9 @@ final class ReproduceCommand implements Callable<Integer> {
         Path dir = resolved.dir();
         Logging.toFile(dir.resolve("reproduce.log"));
         double replay = config.getDouble("reproduce.replay.weight");
+        double anchor = config.getDouble("reproduce.anchor.weight");
         List<Reproduction.Arm> arms = Arrays.stream(config.get("reproduce.arms").split(","))
-                .map(a -> Reproduction.Arm.parse(a, replay)).toList();
+                .map(a -> Reproduction.Arm.parse(a, replay, anchor)).toList();
         Reproduction.Spec spec = new Reproduction.Spec(config, pis, dir, config.getInt("reproduce.samples"),
                 config.getInt("reproduce.epochs"), config.getInt("reproduce.eval.every"), arms, config.getDuration("reproduce.pipeline.stall.ms"));
         System.out.printf("reproduction %s: pi_S = %s, %d samples, arms %s; output and log in %s%n", resolved.id(), pis,
@@ -67,14 +68,16 @@ final class ReproduceCommand implements Callable<Integer> {
                 - Arms: %s, each trained from pi_S on the same %d samples in the same order, %d pass(es), one
                   sample per optimizer step (lr %s, warmup %s steps then cosine, clip %s), beta %s, lambda %s, NLL
                   tokens: %s (`trainer.nll.tokens`); `+replay`
-                  adds %s x the NLL of pi_S's chosen answers on their own chunks (no evaluation task is replayed).
+                  adds %s x the NLL of pi_S's chosen answers on their own chunks (no evaluation task is replayed);
+                  `+anchor` adds %s x the mean KL(pi_S || policy) over every token of those short sequences.
                 - Samples: the pipeline's iteration 1 (documents of 2 L_s .. the target), up to %s turns each
                   (multi-turn, the paper's Eq. 13), theta rule `%s`; DPO's reference is pi_S on the long context.
                 - Evaluation: tasks %s at lengths %s, %s instances per cell (single-needle NIAH: per depth), %s
                   per short task; greedy; every %d steps and at the end.""",
                 c.get("run.id"), Machine.describe(), pis, seconds, c.get("reproduce.arms"), spec.samples(),
                 spec.epochs(), c.get("trainer.lr"), c.get("trainer.warmup.steps"), c.get("trainer.clip"), c.get("trainer.beta"),
-                c.get("trainer.lambda"), c.get("trainer.nll.tokens"), c.get("reproduce.replay.weight"), c.get("loop.max.turns"), c.get("loop.theta.rule"),
+                c.get("trainer.lambda"), c.get("trainer.nll.tokens"), c.get("reproduce.replay.weight"),
+                c.get("reproduce.anchor.weight"), c.get("loop.max.turns"), c.get("loop.theta.rule"),
                 c.get("eval.tasks"), c.get("eval.lengths"), c.get("eval.samples"), c.get("eval.short.samples"),
                 spec.evalEvery());
     }

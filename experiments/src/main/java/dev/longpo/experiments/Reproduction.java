@@ -53,22 +53,38 @@ public final class Reproduction {
     private static final Logger LOG = LoggerFactory.getLogger(Reproduction.class);
 
     /**
-     * One arm of the comparison: an objective, and the weight of short-context replay on top (0 = none);
-     * or, with no objective, on-policy self-distillation ({@link SelfDistillation}, the arm {@code opsd}).
+     * One arm of the comparison: an objective, and the weights of short-context replay and of the
+     * short-context anchor to pi_S on top (0 = none); or, with no objective, on-policy self-distillation
+     * ({@link SelfDistillation}, the arm {@code opsd}).
      */
-    public record Arm(String name, Objective objective, double replay) {
+    public record Arm(String name, Objective objective, double replay, double anchor) {
         /** The on-policy self-distillation arm's name. */
         public static final String OPSD = "opsd";
 
-        /** {@code longpo}, {@code sft_chosen}, ... (an {@link Objective}), optionally {@code +replay}; or {@code opsd}. */
-        public static Arm parse(String spec, double replayWeight) {
+        /**
+         * {@code longpo}, {@code sft_chosen}, ... (an {@link Objective}), optionally followed by {@code +replay}
+         * and/or {@code +anchor}; or {@code opsd}.
+         */
+        public static Arm parse(String spec, double replayWeight, double anchorWeight) {
             String s = spec.trim().toLowerCase(Locale.ROOT);
-            boolean replay = s.endsWith("+replay");
-            String objective = replay ? s.substring(0, s.length() - "+replay".length()) : s;
-            if (objective.equals(OPSD)) {
-                return new Arm(s, null, replay ? replayWeight : 0);
+            String[] parts = s.split("\\+");
+            double replay = 0;
+            double anchor = 0;
+            for (int i = 1; i < parts.length; i++) {
+                switch (parts[i]) {
+                    case "replay" -> replay = replayWeight;
+                    case "anchor" -> anchor = anchorWeight;
+                    default -> throw new IllegalArgumentException("unknown arm option '+" + parts[i] + "' in '" + spec
+                            + "': +replay or +anchor");
+                }
             }
-            return new Arm(s, Objective.parse(objective), replay ? replayWeight : 0);
+            if (parts[0].equals(OPSD)) {
+                if (anchor > 0) {
+                    throw new IllegalArgumentException("the opsd arm takes no +anchor: its teacher is pi_S already");
+                }
+                return new Arm(s, null, replay, 0);
+            }
+            return new Arm(s, Objective.parse(parts[0]), replay, anchor);
         }
 
         /** True for the self-distillation arm, which trains on its own rollouts, not on the pairs' answers. */
@@ -292,15 +308,19 @@ public final class Reproduction {
         double theta1 = pipeline.theta1();
         int total = samples.size() * spec.epochs();
         Trainer.Settings ts = Trainer.Settings.from(spec.config().with("trainer.total.steps", total));
-        Objective.Hyper hyper = ts.hyper().withReplay(arm.replay());
+        Objective.Hyper hyper = ts.hyper().withReplay(arm.replay()).withAnchor(arm.anchor());
         List<Step> steps = new ArrayList<>();
         List<Eval> evals = new ArrayList<>(List.of(base));
         double trainSecs = 0;
         try (ModelStore.Loaded m = ModelStore.load(spec.baseModel(), device);
-             ModelStore.Loaded teacher = arm.selfDistillation() ? ModelStore.load(spec.baseModel(), device) : null;
+             ModelStore.Loaded teacher = arm.selfDistillation() || arm.anchor() > 0
+                     ? ModelStore.load(spec.baseModel(), device) : null;
              AdamW opt = new AdamW(m.model(), ts.optimizer())) {
             m.model().setRopeTheta(theta1);
             m.model().setRecompute(ts.recompute());
+            if (teacher != null) {
+                teacher.model().setRopeTheta(pipeline.theta0());
+            }
             ChatFormat fmt = ChatFormat.of(m.tokenizer());
             TrainStep<Objective.Metrics> step = new TrainStep<>(m.model(), opt);
             for (int i = 0; i < total; i++) {
@@ -312,7 +332,7 @@ public final class Reproduction {
                 TrainStep.Forward<Objective.Metrics> forward = arm.selfDistillation()
                         ? SelfDistillation.forward(SelfDistillation.rollout(sample, m.model(), teacher.model(),
                         pipeline.theta0(), fmt, onPolicy(i)), m.model(), fmt)
-                        : sample.forward(arm.objective(), hyper, m.model(), fmt);
+                        : sample.forward(arm.objective(), hyper, m.model(), fmt, teacher == null ? null : teacher.model());
                 Objective.Metrics metrics = step.backward(forward, 1.0);
                 step.step();
                 trainSecs += (System.nanoTime() - t0) / 1e9;

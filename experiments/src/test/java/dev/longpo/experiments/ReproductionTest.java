@@ -22,15 +22,21 @@ class ReproductionTest {
     Path dir;
 
     @Test
-    void armsNameAnObjectiveAndOptionallyReplay() {
-        Reproduction.Arm a = Reproduction.Arm.parse("LongPO+replay", 0.5);
+    void armsNameAnObjectiveAndOptionallyReplayAndAnAnchor() {
+        Reproduction.Arm a = Reproduction.Arm.parse("LongPO+replay", 0.5, 2.0);
         assertEquals(Objective.LONGPO, a.objective());
         assertEquals(0.5, a.replay());
+        assertEquals(0.0, a.anchor());
         assertEquals("longpo+replay", a.name());
-        assertEquals(0.0, Reproduction.Arm.parse("sft_chosen_s2l", 0.5).replay());
-        assertEquals(Objective.SFT_CHOSEN_S2L, Reproduction.Arm.parse("sft_chosen_s2l", 0.5).objective());
-        assertThrows(IllegalArgumentException.class, () -> Reproduction.Arm.parse("ppo", 0.5));
-        Reproduction.Arm opsd = Reproduction.Arm.parse("opsd", 0.5);
+        Reproduction.Arm both = Reproduction.Arm.parse("longpo+anchor+replay", 0.5, 2.0);
+        assertEquals(0.5, both.replay());
+        assertEquals(2.0, both.anchor());
+        assertEquals(0.0, Reproduction.Arm.parse("sft_chosen_s2l", 0.5, 2.0).replay());
+        assertEquals(Objective.SFT_CHOSEN_S2L, Reproduction.Arm.parse("sft_chosen_s2l", 0.5, 2.0).objective());
+        assertThrows(IllegalArgumentException.class, () -> Reproduction.Arm.parse("ppo", 0.5, 2.0));
+        assertThrows(IllegalArgumentException.class, () -> Reproduction.Arm.parse("longpo+kl", 0.5, 2.0));
+        assertThrows(IllegalArgumentException.class, () -> Reproduction.Arm.parse("opsd+anchor", 0.5, 2.0));
+        Reproduction.Arm opsd = Reproduction.Arm.parse("opsd", 0.5, 2.0);
         assertTrue(opsd.selfDistillation());
         assertEquals("OPSD", opsd.method());
     }

@@ -61,16 +61,25 @@ public enum Objective {
      * Hyper-parameters: the spec's beta (official script 0.01) and lambda (0.01), the weight of
      * short-context replay (0: the paper's method): {@code replay} times the NLL of the chosen answers
      * on their own chunks is added to every objective's loss, an option that anchors the short window;
-     * and which tokens the NLL terms cover.
+     * which tokens the NLL terms cover; and the weight of the short-context anchor (0: none):
+     * {@code anchor} times the mean KL(anchor model || policy) of the next-token distributions over every
+     * token of the turns' short sequences, which holds the whole in-window distribution, not only the
+     * answers, to a fixed model's (restoration distillation, after LongReD, arXiv 2502.07365).
      */
-    public record Hyper(double beta, double lambda, double replay, NllTokens nllTokens) {
+    public record Hyper(double beta, double lambda, double replay, NllTokens nllTokens, double anchor) {
         public Hyper {
-            if (!(beta > 0) || lambda < 0 || replay < 0) {
-                throw new IllegalArgumentException("beta must be positive, lambda and the replay weight not negative");
+            if (!(beta > 0) || lambda < 0 || replay < 0 || anchor < 0) {
+                throw new IllegalArgumentException("beta must be positive, lambda and the replay and anchor weights not"
+                        + " negative");
             }
             if (nllTokens == null) {
                 throw new IllegalArgumentException("the NLL token scope must be given");
             }
+        }
+
+        /** No short-context anchor. */
+        public Hyper(double beta, double lambda, double replay, NllTokens nllTokens) {
+            this(beta, lambda, replay, nllTokens, 0);
         }
 
         /** The spec's NLL over the whole sequence, with replay weight {@code replay}. */
@@ -85,20 +94,28 @@ public enum Objective {
 
         /** These hyper-parameters with another replay weight. */
         public Hyper withReplay(double weight) {
-            return new Hyper(beta, lambda, weight, nllTokens);
+            return new Hyper(beta, lambda, weight, nllTokens, anchor);
+        }
+
+        /** These hyper-parameters with another anchor weight. */
+        public Hyper withAnchor(double weight) {
+            return new Hyper(beta, lambda, replay, nllTokens, weight);
         }
     }
 
     /**
      * Inputs of one sample; the NDArrays are 0-d and carry the autograd graph. {@code nllShort} (the
-     * chosen answers' NLL on their chunks) is present only when replay is asked for.
+     * chosen answers' NLL on their chunks) is present only when replay is asked for, {@code klShort} (the
+     * anchor's mean KL on the short sequences) only with an anchor.
      */
     public record Terms(NDArray piChosen, NDArray piRejected, NDArray nllChosen, NDArray nllRejected, double refChosen,
-                        double refRejected, double refChosenLong, double refRejectedLong, NDArray nllShort) {
-        /** Terms without the short-context NLL. */
+                        double refRejected, double refChosenLong, double refRejectedLong, NDArray nllShort,
+                        NDArray klShort) {
+        /** Terms without the short-context NLL and KL. */
         public Terms(NDArray piChosen, NDArray piRejected, NDArray nllChosen, NDArray nllRejected, double refChosen,
                      double refRejected, double refChosenLong, double refRejectedLong) {
-            this(piChosen, piRejected, nllChosen, nllRejected, refChosen, refRejected, refChosenLong, refRejectedLong, null);
+            this(piChosen, piRejected, nllChosen, nllRejected, refChosen, refRejected, refChosenLong, refRejectedLong, null,
+                    null);
         }
     }
 
@@ -159,7 +176,14 @@ public enum Objective {
             if (t.nllShort() == null) {
                 throw new IllegalArgumentException("short-context replay needs the chosen answers' NLL on their chunks");
             }
-            loss = objective.add(t.nllShort().mul(Tensors.scalar(m, h.replay())));
+            loss = loss.add(t.nllShort().mul(Tensors.scalar(m, h.replay())));
+        }
+        if (h.anchor() > 0) {
+            if (t.klShort() == null) {
+                throw new IllegalArgumentException("the short-context anchor needs the anchor model's KL on the short"
+                        + " sequences");
+            }
+            loss = loss.add(t.klShort().mul(Tensors.scalar(m, h.anchor())));
         }
         double pc = Tensors.value(t.piChosen());
         double pr = Tensors.value(t.piRejected());

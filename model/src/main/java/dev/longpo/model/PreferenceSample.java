@@ -56,6 +56,16 @@ public record PreferenceSample(String sampleId, String longContext, List<String>
      */
     public Objective.Terms terms(LlamaModel policy, ChatFormat fmt, NDManager m, boolean shortReplay,
                                  Objective.NllTokens nllTokens) {
+        return terms(policy, fmt, m, shortReplay, nllTokens, null);
+    }
+
+    /**
+     * Policy terms as above; with an {@code anchor} model also the mean over every predicted token of the
+     * turns' short sequences ({@code chunk + question + chosen}) of KL(anchor || policy) between their
+     * next-token distributions, each model at its own current RoPE base.
+     */
+    public Objective.Terms terms(LlamaModel policy, ChatFormat fmt, NDManager m, boolean shortReplay,
+                                 Objective.NllTokens nllTokens, LlamaModel anchor) {
         List<ChatFormat.Sequence> seqs = sequences(fmt);
         List<int[]> rows = new ArrayList<>();
         List<boolean[]> answers = new ArrayList<>();
@@ -74,32 +84,65 @@ public record PreferenceSample(String sampleId, String longContext, List<String>
         NDArray coveredSums = covered == answers ? answerSums : coveredSelector.matMul(lp).squeeze(-1);
         NDArray nll = coveredSums.neg().div(coveredSelector.sum(new int[] {1}));
         NDArray shortNll = shortReplay ? shortChosenNll(policy, fmt, m) : null;
+        NDArray shortKl = anchor == null ? null : shortAnchorKl(policy, anchor, fmt, m);
         return new Objective.Terms(answerSums.get(0), answerSums.get(1), nll.get(0), nll.get(1), refChosen, refRejected,
-                refChosenLong, refRejectedLong, shortNll);
+                refChosenLong, refRejectedLong, shortNll, shortKl);
+    }
+
+    /** The turns' short sequences {@code chunk + question -> chosen}, one row per turn, and their answer marks. */
+    private List<ChatFormat.Sequence> shortSequences(ChatFormat fmt, String purpose) {
+        if (shortContexts.size() != questions.size()) {
+            throw new IllegalArgumentException("sample " + sampleId + " has no short context for each of its "
+                    + questions.size() + " turns: " + purpose + " needs them");
+        }
+        List<ChatFormat.Sequence> out = new ArrayList<>();
+        for (int i = 0; i < questions.size(); i++) {
+            out.add(fmt.conversation(shortContexts.get(i), List.of(questions.get(i)), List.of(chosen.get(i))));
+        }
+        return out;
+    }
+
+    private static TokenBatch batch(List<ChatFormat.Sequence> seqs, ChatFormat fmt) {
+        return TokenBatch.of(seqs.stream().map(ChatFormat.Sequence::tokens).toList(), fmt.tokenizer().pad());
     }
 
     /** Mean NLL of the chosen answers given their chunks (one batch of one row per turn). */
     private NDArray shortChosenNll(LlamaModel policy, ChatFormat fmt, NDManager m) {
-        if (shortContexts.size() != questions.size()) {
-            throw new IllegalArgumentException("sample " + sampleId + " has no short context for each of its "
-                    + questions.size() + " turns: short-context replay needs them");
-        }
-        List<int[]> rows = new ArrayList<>();
-        List<boolean[]> answers = new ArrayList<>();
-        for (int i = 0; i < questions.size(); i++) {
-            ChatFormat.Sequence s = fmt.conversation(shortContexts.get(i), List.of(questions.get(i)), List.of(chosen.get(i)));
-            rows.add(s.tokens());
-            answers.add(s.answer());
-        }
-        TokenBatch batch = TokenBatch.of(rows, fmt.tokenizer().pad());
+        List<ChatFormat.Sequence> seqs = shortSequences(fmt, "short-context replay");
+        TokenBatch batch = batch(seqs, fmt);
+        List<boolean[]> answers = seqs.stream().map(ChatFormat.Sequence::answer).toList();
         return Scorer.targetLogProbs(policy, batch.tokens(m), batch.targets(answers)).mean().neg();
+    }
+
+    /** Mean over every predicted token of the short sequences of KL(anchor || policy); the anchor is a constant. */
+    private NDArray shortAnchorKl(LlamaModel policy, LlamaModel anchor, ChatFormat fmt, NDManager m) {
+        TokenBatch batch = batch(shortSequences(fmt, "the short-context anchor"), fmt);
+        NDArray tokens = batch.tokens(m);
+        int[] targets = batch.targets(batch.all());
+        NDArray q = Scorer.targetDistributions(anchor, tokens, targets).stopGradient();
+        NDArray p = Scorer.targetDistributions(policy, tokens, targets);
+        return q.exp().mul(q.sub(p)).sum(new int[] {-1}).mean();
     }
 
     /** This sample's loss under {@code objective}, as one micro-batch of a {@link TrainStep}. */
     public TrainStep.Forward<Objective.Metrics> forward(Objective objective, Objective.Hyper hyper, LlamaModel policy,
                                                         ChatFormat fmt) {
+        return forward(objective, hyper, policy, fmt, null);
+    }
+
+    /**
+     * As above, with the short-context anchor model, which must be given exactly when {@code hyper}
+     * weighs the anchor.
+     */
+    public TrainStep.Forward<Objective.Metrics> forward(Objective objective, Objective.Hyper hyper, LlamaModel policy,
+                                                        ChatFormat fmt, LlamaModel anchor) {
+        if ((hyper.anchor() > 0) != (anchor != null)) {
+            throw new IllegalArgumentException(anchor == null ? "the short-context anchor weight is set but no anchor"
+                    + " model is given" : "an anchor model is given but its weight is 0");
+        }
         return m -> {
-            Objective.Result r = objective.compute(hyper, terms(policy, fmt, m, hyper.replay() > 0, hyper.nllTokens()));
+            Objective.Result r = objective.compute(hyper, terms(policy, fmt, m, hyper.replay() > 0, hyper.nllTokens(),
+                    anchor));
             return new TrainStep.Loss<>(r.loss(), r.metrics());
         };
     }

@@ -36,6 +36,17 @@ public final class Scorer {
      * runs only at the positions that predict them ({@link LlamaModel#forward(NDArray, int[], KvCache, int[])}).
      */
     public static NDArray targetLogProbs(LlamaModel model, NDArray tokens, int[] targets) {
+        NDArray lp = targetDistributions(model, tokens, targets);
+        NDArray ids = tokens.reshape(-1).gather(Tensors.ints(tokens.getManager(), targets, new Shape(targets.length)), 0);
+        return lp.gather(ids.expandDims(-1), -1).squeeze(-1);
+    }
+
+    /**
+     * The next-token log-distributions that predict the target tokens at the flattened positions
+     * {@code targets} ({@code b * T + t}, t >= 1) of {@code tokens} [B, T], in that order: [N, V] log-softmax.
+     * Differentiable; the LM head runs only at those positions.
+     */
+    public static NDArray targetDistributions(LlamaModel model, NDArray tokens, int[] targets) {
         long t = tokens.getShape().get(1);
         int[] from = new int[targets.length];
         for (int i = 0; i < targets.length; i++) {
@@ -47,8 +58,7 @@ public final class Scorer {
         NDArray logits = model.forward(tokens, null, null, from);
         NDArray lp = logits.logSoftmax(-1);
         logits.close();
-        NDArray ids = tokens.reshape(-1).gather(Tensors.ints(tokens.getManager(), targets, new Shape(targets.length)), 0);
-        return lp.gather(ids.expandDims(-1), -1).squeeze(-1);
+        return lp;
     }
 
     /**

@@ -55,7 +55,7 @@ class ObjectiveTest {
         try (NDManager m = NDManager.newBaseManager()) {
             Objective.Terms base = terms(m);
             Objective.Terms withShort = new Objective.Terms(base.piChosen(), base.piRejected(), base.nllChosen(),
-                    base.nllRejected(), -8, -15, -20, -11, Tensors.scalar(m, 1.5));
+                    base.nllRejected(), -8, -15, -20, -11, Tensors.scalar(m, 1.5), null);
             Objective.Hyper replay = new Objective.Hyper(0.1, 0.5, 0.4);
             assertEquals(2.4870385 + 0.4 * 1.5, Tensors.value(Objective.LONGPO.compute(replay, withShort).loss()), 1e-5);
             assertEquals(3.0 + 0.6, Tensors.value(Objective.SFT_REJECTED.compute(replay, withShort).loss()), 1e-5);
@@ -64,6 +64,23 @@ class ObjectiveTest {
             assertThrows(IllegalArgumentException.class, () -> Objective.LONGPO.compute(replay, base),
                     "replay without the short NLL is an error, not a silent no-op");
             assertThrows(IllegalArgumentException.class, () -> new Objective.Hyper(0.1, 0.5, -1));
+        }
+    }
+
+    @Test
+    void theShortAnchorAddsItsWeightTimesTheKlToAnyObjectiveAlongsideReplay() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            Objective.Terms base = terms(m);
+            Objective.Terms withKl = new Objective.Terms(base.piChosen(), base.piRejected(), base.nllChosen(),
+                    base.nllRejected(), -8, -15, -20, -11, Tensors.scalar(m, 1.5), Tensors.scalar(m, 0.25));
+            Objective.Hyper anchored = new Objective.Hyper(0.1, 0.5).withAnchor(2.0);
+            assertEquals(2.4870385 + 2.0 * 0.25, Tensors.value(Objective.LONGPO.compute(anchored, withKl).loss()), 1e-5);
+            assertEquals(2.4870385 + 0.4 * 1.5 + 2.0 * 0.25,
+                    Tensors.value(Objective.LONGPO.compute(anchored.withReplay(0.4), withKl).loss()), 1e-5);
+            assertEquals(3.0 + 0.5, Tensors.value(Objective.SFT_REJECTED.compute(anchored, withKl).loss()), 1e-5);
+            assertThrows(IllegalArgumentException.class, () -> Objective.LONGPO.compute(anchored, base),
+                    "an anchor weight without the KL is an error, not a silent no-op");
+            assertThrows(IllegalArgumentException.class, () -> anchored.withAnchor(-0.1));
         }
     }
 

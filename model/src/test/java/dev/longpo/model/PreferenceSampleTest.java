@@ -4,9 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.longpo.text.ByteTokenizer;
 import dev.longpo.text.ChatFormat;
@@ -15,7 +18,10 @@ import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The short-context replay term against an independent path (batched response scoring), and the NLL scopes. */
+/**
+ * The short-context replay term against an independent path (batched response scoring), the short-context
+ * anchor's KL against full logits summed in Java, and the NLL scopes.
+ */
 class PreferenceSampleTest {
     static final ChatFormat FMT = new ChatFormat(ByteTokenizer.INSTANCE);
 
@@ -57,6 +63,55 @@ class PreferenceSampleTest {
             }
             assertEquals(2 + 6, n, "'7' and 'three', each with its EOS");
             assertEquals(sum / n, replay, 1e-4);
+        }
+    }
+
+    @Test
+    void theShortAnchorIsTheMeanKlOfTheFullNextTokenDistributionsOverTheShortSequences() {
+        PreferenceSample s = sample(List.of("The key is 7.", "The lock is 3."));
+        try (LlamaModel policy = TinyModels.random(11); LlamaModel anchor = TinyModels.random(12);
+             LlamaModel same = policy.copy()) {
+            JniUtils.setGradMode(false);
+            double kl;
+            double self;
+            try (NDScope scope = new NDScope(); NDManager m = policy.manager().newSubManager()) {
+                kl = Tensors.value(s.terms(policy, FMT, m, false, Objective.NllTokens.ANSWERS, anchor).klShort());
+                self = Tensors.value(s.terms(policy, FMT, m, false, Objective.NllTokens.ANSWERS, same).klShort());
+                assertNull(s.terms(policy, FMT, m).klShort(), "no anchor: no KL");
+            }
+            assertEquals(0, self, 1e-6, "a model's KL to its own copy");
+            // independently: full logits of each short row alone (no padding), KL summed in Java
+            double sum = 0;
+            int n = 0;
+            for (int i = 0; i < 2; i++) {
+                int[] row = FMT.conversation(s.shortContexts().get(i), List.of(s.questions().get(i)),
+                        List.of(s.chosen().get(i))).tokens();
+                try (NDScope scope = new NDScope(); NDManager m = policy.manager().newSubManager()) {
+                    NDArray tokens = Tensors.ints(m, row, new Shape(1, row.length));
+                    float[] p = policy.forward(tokens, null, null).logSoftmax(-1).toFloatArray();
+                    float[] q = anchor.forward(tokens, null, null).logSoftmax(-1).toFloatArray();
+                    int v = p.length / row.length;
+                    for (int t = 0; t + 1 < row.length; t++) {
+                        for (int j = 0; j < v; j++) {
+                            int at = t * v + j;
+                            sum += Math.exp(q[at]) * (q[at] - p[at]);
+                        }
+                        n++;
+                    }
+                }
+            }
+            assertTrue(sum / n > 0.01, "two random models differ: " + sum / n);
+            assertEquals(sum / n, kl, 1e-4 * Math.max(1, kl));
+        }
+    }
+
+    @Test
+    void anAnchorWeightNeedsAnAnchorModelAndAModelNeedsAWeight() {
+        PreferenceSample s = sample(List.of("The key is 7.", "The lock is 3."));
+        try (LlamaModel policy = TinyModels.random(11)) {
+            Objective.Hyper none = new Objective.Hyper(0.1, 0.1);
+            assertThrows(IllegalArgumentException.class, () -> s.forward(Objective.LONGPO, none.withAnchor(1), policy, FMT));
+            assertThrows(IllegalArgumentException.class, () -> s.forward(Objective.LONGPO, none, policy, FMT, policy));
         }
     }
 
