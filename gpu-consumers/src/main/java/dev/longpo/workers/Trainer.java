@@ -100,7 +100,8 @@ public final class Trainer implements AutoCloseable {
         public static Settings from(LongpoConfig c) {
             return new Settings(c.get("run.id"), c.getPath("trainer.checkpoint.dir"), Objective.parse(c.get("trainer.objective")),
                     new Objective.Hyper(c.getDouble("trainer.beta"), c.getDouble("trainer.lambda"),
-                            c.getDouble("trainer.replay"), Objective.NllTokens.parse(c.get("trainer.nll.tokens"))),
+                            c.getDouble("trainer.replay"), Objective.NllTokens.parse(c.get("trainer.nll.tokens")),
+                            c.getDouble("trainer.anchor")),
                     AdamW.Settings.builder().setLearningRate(c.getDouble("trainer.lr"))
                             .setTotalSteps(c.getLong("trainer.total.steps")).optMaxGradNorm(c.getDouble("trainer.clip"))
                             .optWarmupSteps(c.getLong("trainer.warmup.steps")).optFrozen(c.get("trainer.frozen")).build(),
@@ -118,6 +119,8 @@ public final class Trainer implements AutoCloseable {
     private final Decoder<TrainingSample> decoder;
     private final TopicFollower iterations;
     private final CheckpointStore store;
+    /** The short-context anchor (the current iteration's reference model), with {@code trainer.anchor} > 0 only. */
+    private final ModelSlot anchor;
     private LlamaModel model;
     private AdamW optimizer;
     private TrainStep<Objective.Metrics> trainStep;
@@ -148,6 +151,8 @@ public final class Trainer implements AutoCloseable {
         this.decoder = new Decoder<>(clients, Topics.TRAINING_SAMPLES, "trainer");
         this.iterations = new TopicFollower(clients, List.of(Topics.ITERATIONS));
         this.store = CheckpointStore.forPublishing(clients.config());
+        this.anchor = settings.hyper().anchor() > 0
+                ? new ModelSlot(clients, settings.runId(), initialModel, settings.baseVersion(), device) : null;
         writableCheckpointFolder();
         restore(initialModel);
         followIterations(iterations.readToEnd(Duration.ofSeconds(60)));
@@ -345,8 +350,8 @@ public final class Trainer implements AutoCloseable {
                     }
                     model.setRopeTheta(d.value().getTheta1());
                     long t0 = System.nanoTime();
-                    stepMetrics.add(trainStep.backward(ps.forward(s.objective(), s.hyper(), model, fmt),
-                            1.0 / s.accumulate()));
+                    stepMetrics.add(trainStep.backward(ps.forward(s.objective(), s.hyper(), model, fmt,
+                            anchorFor(d.value())), 1.0 / s.accumulate()));
                     computeNanos += System.nanoTime() - t0;
                     stepTokens += tokens;
                     pendingIds.add(d.value().getSampleId());
@@ -371,6 +376,20 @@ public final class Trainer implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * The short-context anchor for {@code t} (null without one): the reference model of the newest iteration
+     * started, at the sample's theta0, the base its short contexts were scored at.
+     */
+    private LlamaModel anchorFor(TrainingSample t) throws IOException {
+        if (anchor == null) {
+            return null;
+        }
+        anchor.refresh();
+        LlamaModel m = anchor.model().model();
+        m.setRopeTheta(t.getTheta0());
+        return m;
     }
 
     /** A sample from an iteration more than maxStaleness behind the newest one seen is stale. */
@@ -502,5 +521,8 @@ public final class Trainer implements AutoCloseable {
         iterations.close();
         optimizer.close();
         model.close();
+        if (anchor != null) {
+            anchor.close();
+        }
     }
 }
