@@ -54,9 +54,11 @@ public final class ModelBench {
         int threads = positional.isEmpty() ? 2 : Integer.parseInt(positional.get(0));
         ModelConfig c = config(vocab);
         System.out.printf(Locale.ROOT, "mini model: %d layers, d=%d, %d heads (%d kv), SwiGLU %d, vocab %d, %,d parameters; "
-                + "fp32, %d intra-op threads, attention block 512; NLL over the %s (trainer.nll.tokens)%n",
+                + "fp32, %d intra-op threads, attention blocks of at most %s queries and %s scores (-Dbench.block,"
+                + " -Dbench.cells; default: the model's); NLL over the %s (trainer.nll.tokens)%n",
                 c.numHiddenLayers(), c.hiddenSize(), c.numAttentionHeads(), c.numKeyValueHeads(), c.intermediateSize(),
-                c.vocabSize(), c.parameterCount(), threads, nll.name().toLowerCase(Locale.ROOT));
+                c.vocabSize(), c.parameterCount(), threads, System.getProperty("bench.block", "default"),
+                System.getProperty("bench.cells", "default"), nll.name().toLowerCase(Locale.ROOT));
         System.out.println();
         if (!trainingOnly) {
             generation(c, threads);
@@ -110,7 +112,13 @@ public final class ModelBench {
                 if (len > maxLength || !recompute && len > 4096) {
                     continue; // stored attention at 8K+ needs more memory and time than this machine has
                 }
-                String out = ChildJvm.run(List.of("-Xmx2g", "-cp", System.getProperty("java.class.path")),
+                List<String> jvm = new java.util.ArrayList<>(List.of("-Xmx2g", "-cp", System.getProperty("java.class.path")));
+                for (String p : List.of("bench.block", "bench.cells")) {
+                    if (System.getProperty(p) != null) {
+                        jvm.add("-D" + p + "=" + System.getProperty(p));
+                    }
+                }
+                String out = ChildJvm.run(jvm,
                         List.of(ModelBench.class.getName(), "train-one", String.valueOf(len), String.valueOf(threads),
                                 String.valueOf(recompute), String.valueOf(c.vocabSize()), nll.name(),
                                 String.valueOf(timedSteps)), Duration.ofMinutes(60));
@@ -221,6 +229,7 @@ public final class ModelBench {
             model.setTrainable(true);
             model.setRecompute(recompute);
             model.setAttentionBlock(Integer.getInteger("bench.block", model.attentionBlock()));
+            model.setAttentionCells(Long.getLong("bench.cells", model.attentionCells()));
             String context = ByteTokenizer.INSTANCE.decode(text(len - 40, new Random(len)));
             PreferenceSample s = new PreferenceSample("b", context, List.of("What is the key?"),
                     List.of(ByteTokenizer.INSTANCE.encode("1234")), List.of(ByteTokenizer.INSTANCE.encode("unknown")),

@@ -29,8 +29,10 @@ import java.util.Random;
  * (tied or not). Parameters carry Hugging Face names ({@code model.layers.0.self_attn.q_proj.weight}).
  * Above its native base the attention logits get YaRN's temperature for the stretch the base implies.
  *
- * <p>Attention is computed in blocks of {@link #attentionBlock()} queries, each against only the keys
- * it may see, so the scores of all heads for the whole L x L matrix never exist at once.
+ * <p>Attention is computed in blocks of queries, each against only the keys it may see, so the scores of
+ * all heads for the whole L x L matrix never exist at once: a block has at most {@link #attentionBlock()}
+ * queries and at most {@link #attentionCells()} query x key scores per row and head, so blocks late in a
+ * long sequence (many keys) have fewer queries than early ones.
  */
 public final class LlamaModel implements AutoCloseable {
     private static final float MASKED = -1e30f;
@@ -42,6 +44,7 @@ public final class LlamaModel implements AutoCloseable {
     private NDArray scale;
     private double ropeTheta;
     private int attentionBlock = 512;
+    private long attentionCells = 512L * 1024;
     private final DataType dtype;
     private boolean recompute;
 
@@ -152,6 +155,7 @@ public final class LlamaModel implements AutoCloseable {
         LlamaModel copy = new LlamaModel(config, m, p);
         copy.setRopeTheta(ropeTheta);
         copy.attentionBlock = attentionBlock;
+        copy.attentionCells = attentionCells;
         return copy;
     }
 
@@ -240,12 +244,50 @@ public final class LlamaModel implements AutoCloseable {
         return attentionBlock;
     }
 
-    /** Queries per attention block; smaller blocks lower peak memory at long lengths. */
+    /** Queries per attention block at most; smaller blocks lower peak memory at long lengths. */
     public void setAttentionBlock(int block) {
         if (block < 1) {
             throw new IllegalArgumentException("attention block must be positive");
         }
         this.attentionBlock = block;
+    }
+
+    public long attentionCells() {
+        return attentionCells;
+    }
+
+    /**
+     * Query x key scores of one attention block (per row and head) at most; a block has at least one query
+     * whatever the budget. It bounds the largest intermediate of attention by {@code cells} x rows x heads.
+     */
+    public void setAttentionCells(long cells) {
+        if (cells < 1) {
+            throw new IllegalArgumentException("the attention block budget must be positive");
+        }
+        this.attentionCells = cells;
+    }
+
+    /**
+     * Where the query blocks of a pass of {@code t} new tokens after {@code past} cached ones start, and
+     * {@code t} last: block {@code [b[j], b[j+1])} has at most {@link #attentionBlock} queries and at most
+     * {@link #attentionCells} scores against its {@code past + b[j+1]} keys.
+     */
+    int[] blockBounds(int past, int t) {
+        List<Integer> starts = new ArrayList<>();
+        for (int t0 = 0; t0 < t; ) {
+            starts.add(t0);
+            int rows = Math.min(attentionBlock, t - t0);
+            while (rows > 1 && (long) rows * (past + t0 + rows) > attentionCells) {
+                rows--;
+            }
+            t0 += rows;
+        }
+        int[] bounds = new int[starts.size() + 1];
+        for (int j = 0; j < starts.size(); j++) {
+            bounds[j] = starts.get(j);
+        }
+        bounds[starts.size()] = t;
+        return bounds;
     }
 
     /** Marks every parameter as trainable (gradients are collected for it) or frozen. */
@@ -319,6 +361,8 @@ public final class LlamaModel implements AutoCloseable {
         final int past;
         final int[] pad;
         final NDArray[] rope;
+        /** Query block starts and the pass length ({@link #blockBounds}). */
+        final int[] bounds;
         private NDArray full;
         private final Map<Integer, NDArray> windows = new java.util.HashMap<>();
 
@@ -329,6 +373,7 @@ public final class LlamaModel implements AutoCloseable {
             this.t = (int) shape[1];
             this.past = past;
             this.pad = leftPad == null ? new int[b] : leftPad;
+            this.bounds = blockBounds(past, t);
             NDArray[] r = ropeTables(m, b, t, past, pad);
             this.rope = dtype == DataType.FLOAT32 ? r : new NDArray[] {r[0].toType(dtype, false), r[1].toType(dtype, false)};
         }
@@ -356,7 +401,7 @@ public final class LlamaModel implements AutoCloseable {
 
         /** Whether the pass is one attention block, whose masks are kept for every layer. */
         boolean shared() {
-            return t <= attentionBlock;
+            return bounds.length == 2;
         }
     }
 
@@ -425,8 +470,9 @@ public final class LlamaModel implements AutoCloseable {
     /** Causal attention of layer {@code i}, one block of queries at a time, each block against the keys it may see. */
     private NDArray attention(NDArray q, NDArray k, NDArray v, Pass p, int i) {
         NDList out = new NDList();
-        for (int t0 = 0; t0 < p.t; t0 += attentionBlock) {
-            int t1 = Math.min(p.t, t0 + attentionBlock);
+        for (int j = 0; j + 1 < p.bounds.length; j++) {
+            int t0 = p.bounds[j];
+            int t1 = p.bounds[j + 1];
             NDArray mb = p.mask(i, t0, t1);
             out.add(attendBlock(q, k, v, mb, p.past, p.t, t0, t1));
             if (!p.shared()) {
@@ -525,8 +571,9 @@ public final class LlamaModel implements AutoCloseable {
                     }
                     NDArray k = expand(leaf[1]);
                     NDArray v = expand(leaf[2]);
-                    for (int t0 = 0; t0 < p.t; t0 += attentionBlock) {
-                        int t1 = Math.min(p.t, t0 + attentionBlock);
+                    for (int j = 0; j + 1 < p.bounds.length; j++) {
+                        int t0 = p.bounds[j];
+                        int t1 = p.bounds[j + 1];
                         try (NDScope blockScope = new NDScope()) {
                             NDArray rows = t0 == 0 && t1 == p.t ? x : x.get(new NDIndex(":, {}:{}", t0, t1));
                             NDArray y = afterAttention(i, rows, attendBlock(leaf[0], k, v, p.mask(i, t0, t1), 0, p.t,
