@@ -30,17 +30,45 @@ class GradientCheckTest {
                 List.of(ByteTokenizer.INSTANCE.encode("9"), ByteTokenizer.INSTANCE.encode("no")), -3.0, -6.0, -4.0, -5.0);
     }
 
-    private static double loss(LlamaModel model, Objective.Hyper h) {
+    /** The sample with a chunk per turn (for the short-context terms). */
+    private static PreferenceSample sampleWithChunks() {
+        PreferenceSample s = sample();
+        return new PreferenceSample(s.sampleId(), s.longContext(), s.questions(), s.chosen(), s.rejected(), s.refChosen(),
+                s.refRejected(), s.refChosenLong(), s.refRejectedLong(), List.of("The key is 7.", "Key: 7."));
+    }
+
+    /** The LongPO loss of {@code s} under {@code h}, with {@code anchor} (null: none). */
+    private static NDArray loss(LlamaModel model, Objective.Hyper h, PreferenceSample s, LlamaModel anchor, NDManager m) {
+        return Objective.LONGPO.compute(h, s.terms(model, new ChatFormat(ByteTokenizer.INSTANCE), m, h.replay() > 0,
+                h.nllTokens(), anchor)).loss();
+    }
+
+    private static double lossValue(LlamaModel model, Objective.Hyper h, PreferenceSample s, LlamaModel anchor) {
         JniUtils.setGradMode(false);
         try (NDScope scope = new NDScope(); NDManager m = model.manager().newSubManager()) {
-            return Tensors.value(Objective.LONGPO.compute(h, sample().terms(model, new ChatFormat(ByteTokenizer.INSTANCE), m)).loss());
+            return Tensors.value(loss(model, h, s, anchor, m));
+        } finally {
+            JniUtils.setGradMode(true);
         }
     }
 
     @Test
     void longpoGradientsMatchFiniteDifferences() {
-        Objective.Hyper h = new Objective.Hyper(0.5, 1.0);
-        ChatFormat fmt = new ChatFormat(ByteTokenizer.INSTANCE);
+        assertGradientsMatchFiniteDifferences(new Objective.Hyper(0.5, 1.0), sample(), null);
+    }
+
+    @Test
+    void replayAndAnchorGradientsMatchFiniteDifferences() {
+        try (LlamaModel anchor = TinyModels.random(4)) {
+            // the anchor's weight makes its KL the largest part of the checked gradients: with 2, a policy side
+            // detached from the KL (no anchor gradient at all) still passed within the tolerance
+            Objective.Hyper h = new Objective.Hyper(0.5, 1.0, 0.7, Objective.NllTokens.SEQUENCE, 20.0);
+            assertGradientsMatchFiniteDifferences(h, sampleWithChunks(), anchor);
+        }
+    }
+
+    /** Autograd against central differences for the three largest gradient entries of nine parameters. */
+    private static void assertGradientsMatchFiniteDifferences(Objective.Hyper h, PreferenceSample s, LlamaModel anchor) {
         try (LlamaModel model = TinyModels.random(3)) {
             model.setRopeTheta(40_000);
             model.setAttentionBlock(16); // several attention blocks in the checked graph
@@ -57,7 +85,7 @@ class GradientCheckTest {
             model.setTrainable(true);
             try (NDManager m = model.manager().newSubManager();
                  GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                gc.backward(Objective.LONGPO.compute(h, sample().terms(model, fmt, m)).loss());
+                gc.backward(loss(model, h, s, anchor, m));
             }
             String[] names = {"model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight",
                 "model.layers.0.self_attn.k_proj.weight", "model.layers.1.self_attn.v_proj.weight",
@@ -81,10 +109,10 @@ class GradientCheckTest {
                     float orig = w[i];
                     w[i] = (float) (orig + eps);
                     p.set(w);
-                    double up = loss(model, h);
+                    double up = lossValue(model, h, s, anchor);
                     w[i] = (float) (orig - eps);
                     p.set(w);
-                    double down = loss(model, h);
+                    double down = lossValue(model, h, s, anchor);
                     w[i] = orig;
                     p.set(w);
                     double fd = (up - down) / (2 * eps);
@@ -201,7 +229,7 @@ class GradientCheckTest {
     void noGradientBuildsUpInInference() {
         try (LlamaModel model = TinyModels.random(4)) {
             model.setTrainable(true);
-            double a = loss(model, new Objective.Hyper(0.1, 0.1));
+            double a = lossValue(model, new Objective.Hyper(0.1, 0.1), sample(), null);
             for (Map.Entry<String, NDArray> e : model.parameters().entrySet()) {
                 assertTrue(!e.getValue().hasGradient() || Tensors.value(e.getValue().getGradient().abs().sum()) == 0,
                         e.getKey() + " got a gradient from an inference pass");
