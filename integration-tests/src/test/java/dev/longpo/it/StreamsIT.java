@@ -138,14 +138,15 @@ class StreamsIT {
         first.awaitRunning(Duration.ofSeconds(60));
         // stand-in GPU workers answer the first half of the documents, then the applications restart
         Predicate<String> firstHalf = firstHalf(f);
-        int generated = fakeWorkers(clients, run + "-a", firstHalf, docs);
+        List<String> answered = new ArrayList<>();
+        int generated = fakeWorkers(clients, run + "-a", firstHalf, docs, answered);
         first.close();
         StreamsApp second = new StreamsApp(clients);
         second.start();
         second.awaitRunning(Duration.ofSeconds(60));
         try {
-            generated += fakeWorkers(clients, run + "-b", ours.and(firstHalf.negate()), docs);
-            assertEquals(docs * 2, generated);
+            generated += fakeWorkers(clients, run + "-b", ours.and(firstHalf.negate()), docs, answered);
+            assertEquals(docs * 2, generated, "generation requests answered (a repeated id is a duplicate): " + answered);
             assertOneSamplePerDocument(f);
         } finally {
             second.close();
@@ -179,11 +180,12 @@ class StreamsIT {
                         120_000, () -> app + ": both processes hold partitions; logs:\n" + WorkerProcess.read(logs.get(0))
                                 + WorkerProcess.read(logs.get(1)));
             }
-            int generated = fakeWorkers(f.clients(), f.run() + "-a", firstHalf(f), f.docs());
+            List<String> answered = new ArrayList<>();
+            int generated = fakeWorkers(f.clients(), f.run() + "-a", firstHalf(f), f.docs(), answered);
             processes.get(0).destroyForcibly(); // SIGKILL
             processes.get(0).waitFor();
-            generated += fakeWorkers(f.clients(), f.run() + "-b", f.ours().and(firstHalf(f).negate()), f.docs());
-            assertEquals(f.docs() * 2, generated);
+            generated += fakeWorkers(f.clients(), f.run() + "-b", f.ours().and(firstHalf(f).negate()), f.docs(), answered);
+            assertEquals(f.docs() * 2, generated, "generation requests answered (a repeated id is a duplicate): " + answered);
             assertOneSamplePerDocument(f);
             assertTrue(processes.get(1).isAlive(), WorkerProcess.read(logs.get(1)));
         } catch (AssertionError e) {
@@ -204,10 +206,11 @@ class StreamsIT {
 
     /**
      * Answers the instruction requests of the selected documents with instructions and their generation
-     * requests with preference pairs, until {@code pairs} pairs were made; returns how many.
+     * requests with preference pairs, until {@code pairs} pairs were made; returns how many, and adds the
+     * answered generation requests' ids (with the group that read them) to {@code answered}.
      */
-    private static int fakeWorkers(KafkaClients clients, String group, Predicate<String> ours, int pairs)
-            throws Exception {
+    private static int fakeWorkers(KafkaClients clients, String group, Predicate<String> ours, int pairs,
+                                   List<String> answered) throws Exception {
         int made = 0;
         int asked = 0;
         try (KafkaProducer<String, SpecificRecord> producer = clients.producer("it-workers", null);
@@ -241,6 +244,8 @@ class StreamsIT {
                         }
                         made++;
                         lastProgress = System.nanoTime();
+                        answered.add(group.substring(group.length() - 1) + ":" + g.getRequestId() + "@" + r.partition()
+                                + "/" + r.offset());
                         producer.send(new ProducerRecord<>(Topics.PREFERENCE_PAIRS.name(), g.getDocId(), PreferencePair
                                 .newBuilder().setPairId(g.getRequestId()).setRequestId(g.getRequestId())
                                 .setDocId(g.getDocId()).setChunkIndex(g.getChunkIndex()).setInstruction(g.getInstruction())
