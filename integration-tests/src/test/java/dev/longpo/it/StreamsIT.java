@@ -139,14 +139,14 @@ class StreamsIT {
         // stand-in GPU workers answer the first half of the documents, then the applications restart
         Predicate<String> firstHalf = firstHalf(f);
         List<String> answered = new ArrayList<>();
-        int generated = fakeWorkers(clients, run + "-a", firstHalf, docs, answered);
+        fakeWorkers(clients, run + "-a", firstHalf, docs, answered);
         first.close();
         StreamsApp second = new StreamsApp(clients);
         second.start();
         second.awaitRunning(Duration.ofSeconds(60));
         try {
-            generated += fakeWorkers(clients, run + "-b", ours.and(firstHalf.negate()), docs, answered);
-            assertEquals(docs * 2, generated, "generation requests answered (a repeated id is a duplicate): " + answered);
+            fakeWorkers(clients, run + "-b", ours.and(firstHalf.negate()), docs, answered);
+            assertEquals(docs * 2, answered.size(), "generation requests answered (a repeated id is a duplicate): " + answered);
             assertOneSamplePerDocument(f);
         } finally {
             second.close();
@@ -181,11 +181,11 @@ class StreamsIT {
                                 + WorkerProcess.read(logs.get(1)));
             }
             List<String> answered = new ArrayList<>();
-            int generated = fakeWorkers(f.clients(), f.run() + "-a", firstHalf(f), f.docs(), answered);
+            fakeWorkers(f.clients(), f.run() + "-a", firstHalf(f), f.docs(), answered);
             processes.get(0).destroyForcibly(); // SIGKILL
             processes.get(0).waitFor();
-            generated += fakeWorkers(f.clients(), f.run() + "-b", f.ours().and(firstHalf(f).negate()), f.docs(), answered);
-            assertEquals(f.docs() * 2, generated, "generation requests answered (a repeated id is a duplicate): " + answered);
+            fakeWorkers(f.clients(), f.run() + "-b", f.ours().and(firstHalf(f).negate()), f.docs(), answered);
+            assertEquals(f.docs() * 2, answered.size(), "generation requests answered (a repeated id is a duplicate): " + answered);
             assertOneSamplePerDocument(f);
             assertTrue(processes.get(1).isAlive(), WorkerProcess.read(logs.get(1)));
         } catch (AssertionError e) {
@@ -206,10 +206,10 @@ class StreamsIT {
 
     /**
      * Answers the instruction requests of the selected documents with instructions and their generation
-     * requests with preference pairs, until {@code pairs} pairs were made; returns how many, and adds the
-     * answered generation requests' ids (with the group that read them) to {@code answered}.
+     * requests with preference pairs, until {@code pairs} pairs were made; adds each answered generation
+     * request's id (with the group that read it, its partition and offset) to {@code answered}.
      */
-    private static int fakeWorkers(KafkaClients clients, String group, Predicate<String> ours, int pairs,
+    private static void fakeWorkers(KafkaClients clients, String group, Predicate<String> ours, int pairs,
                                    List<String> answered) throws Exception {
         int made = 0;
         int asked = 0;
@@ -261,7 +261,6 @@ class StreamsIT {
                 c.commitSync();
             }
         }
-        return made;
     }
 
 }
