@@ -144,8 +144,7 @@ class DashboardIT {
             if (browser != null) {
                 browser.quit();
             }
-            monitor.destroy();
-            monitor.waitFor(30, TimeUnit.SECONDS);
+            WorkerProcess.stop(monitor);
         }
     }
 }

@@ -99,13 +99,6 @@ class ScaleOutIT {
         }
     }
 
-    private static void stop(Process p) throws InterruptedException {
-        p.destroy(); // SIGTERM: graceful
-        if (!p.waitFor(30, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-        }
-    }
-
     @Test
     void twoResponseGeneratorsSplitTheRequestsAndTheSurvivorFinishesTheKilledOnesShare() throws Exception {
         KafkaClients clients = stack.clients();
@@ -151,7 +144,7 @@ class ScaleOutIT {
             assertTrue(aAtKill + bAtEnd <= requests.size(), "no request counted by both: " + aAtKill + " + " + bAtEnd);
         } finally {
             a.destroyForcibly();
-            stop(b);
+            WorkerProcess.stop(b);
         }
     }
 

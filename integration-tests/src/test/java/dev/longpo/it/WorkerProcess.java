@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalInt;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -45,6 +46,19 @@ final class WorkerProcess {
         cmd.addAll(args.subList(1, args.size()));
         return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .start();
+    }
+
+    /**
+     * Stops a child process: SIGTERM, up to 2 minutes for its graceful shutdown, then SIGKILL. A child that
+     * outlived its test went on consuming the shared topics (a stream process of one test paired the next
+     * test's instructions once in CI, because 30 s were not enough for its shutdown).
+     */
+    static void stop(Process p) throws InterruptedException {
+        p.destroy();
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            p.waitFor(30, TimeUnit.SECONDS);
+        }
     }
 
     /** The log so far, or why it cannot be read (for failure messages). */

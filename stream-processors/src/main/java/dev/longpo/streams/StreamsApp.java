@@ -13,6 +13,8 @@ import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.Topology;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Runs the pipeline's four topologies as four Kafka Streams applications in one process (each
@@ -21,6 +23,7 @@ import org.apache.kafka.streams.Topology;
  * metrics go to the process's {@link Telemetry} registry.
  */
 public final class StreamsApp implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(StreamsApp.class);
     private final Map<String, KafkaStreams> apps = new LinkedHashMap<>();
     private final List<Telemetry.Scope> metrics = new ArrayList<>();
 
@@ -70,10 +73,20 @@ public final class StreamsApp implements AutoCloseable {
         return apps.get(name);
     }
 
-    /** Closes every application, committing what it processed. */
+    /**
+     * Closes every application, committing what it processed. The shutdown of all of them starts at once
+     * and then each is waited for (up to 60 s together): closed one after the other, the later ones went on
+     * processing while the earlier ones closed.
+     */
     @Override
     public void close() {
         metrics.forEach(Telemetry.Scope::close);
-        apps.values().forEach(a -> a.close(Duration.ofSeconds(30)));
+        apps.values().forEach(a -> a.close(Duration.ZERO)); // starts the shutdown, does not wait
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        apps.forEach((name, a) -> {
+            if (!a.close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())))) {
+                LOG.warn("streams application {} did not shut down within 60 s (state {})", name, a.state());
+            }
+        });
     }
 }
