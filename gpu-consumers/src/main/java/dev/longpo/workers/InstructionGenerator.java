@@ -38,6 +38,11 @@ public final class InstructionGenerator extends TransactionalWorker<InstructionR
     }
 
     @Override
+    protected CharSequence runOf(InstructionRequest request) {
+        return request.getRunId();
+    }
+
+    @Override
     protected List<ProducerRecord<String, SpecificRecord>> process(List<ConsumerRecord<String, InstructionRequest>> batch) {
         List<ProducerRecord<String, SpecificRecord>> out = new ArrayList<>();
         if (batch.isEmpty()) {
@@ -68,7 +73,7 @@ public final class InstructionGenerator extends TransactionalWorker<InstructionR
                 continue;
             }
             out.add(new ProducerRecord<>(Topics.INSTRUCTIONS.name(), req.getDocId(), Instruction.newBuilder()
-                    .setRequestId(req.getRequestId()).setDocId(req.getDocId()).setChunkIndex(req.getChunkIndex())
+                    .setRequestId(req.getRequestId()).setRunId(req.getRunId()).setDocId(req.getDocId()).setChunkIndex(req.getChunkIndex())
                     .setInstruction(pick.question()).setPool(pick.pool()).setIteration(req.getIteration()).setModelVersion(slot.version())
                     .setCreatedAt(Instant.now()).build()));
         }

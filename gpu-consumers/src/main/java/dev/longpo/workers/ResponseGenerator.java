@@ -39,6 +39,11 @@ public final class ResponseGenerator extends TransactionalWorker<GenerationReque
     }
 
     @Override
+    protected CharSequence runOf(GenerationRequest request) {
+        return request.getRunId();
+    }
+
+    @Override
     protected List<ProducerRecord<String, SpecificRecord>> process(List<ConsumerRecord<String, GenerationRequest>> batch) {
         List<ProducerRecord<String, SpecificRecord>> out = new ArrayList<>();
         // one generation call per (theta0, theta1) group, so a batch never mixes RoPE bases
@@ -54,7 +59,7 @@ public final class ResponseGenerator extends TransactionalWorker<GenerationReque
                 GenerationRequest r = group.get(i).value();
                 PairMaker.Made g = gen.get(i);
                 out.add(new ProducerRecord<>(Topics.PREFERENCE_PAIRS.name(), r.getDocId(), PreferencePair.newBuilder()
-                        .setPairId(r.getRequestId()).setRequestId(r.getRequestId()).setDocId(r.getDocId())
+                        .setPairId(r.getRequestId()).setRequestId(r.getRequestId()).setRunId(r.getRunId()).setDocId(r.getDocId())
                         .setChunkIndex(r.getChunkIndex()).setInstruction(r.getInstruction())
                         .setShortContext(r.getShortContext()).setLongContext(r.getLongContext())
                         .setLongContextRef(r.getLongContextRef()).setChosen(fmt.decodeAnswer(g.chosen()))

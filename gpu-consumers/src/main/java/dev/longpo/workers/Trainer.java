@@ -15,6 +15,7 @@ import dev.longpo.common.KafkaClients;
 import dev.longpo.common.LongpoConfig;
 import dev.longpo.common.Telemetry;
 import dev.longpo.common.TopicFollower;
+import dev.longpo.events.RunScope;
 import dev.longpo.events.Topics;
 import dev.longpo.files.AtomicFiles;
 import dev.longpo.model.AdamW;
@@ -130,6 +131,7 @@ public final class Trainer implements AutoCloseable {
     private final List<String> pendingIds = new ArrayList<>();
     private long checkpointedStep = -1;
     private long skippedStale;
+    private long skippedOtherRun;
     private int newestIteration;
     private String parentVersion;
     /** The checkpoint this trainer restored at start, if any. */
@@ -171,6 +173,8 @@ public final class Trainer implements AutoCloseable {
         metrics.gauge("longpo.trainer.iteration", "the newest iteration the trainer has seen", this, t -> t.newestIteration);
         metrics.counter("longpo.trainer.samples", "samples applied to the current weights", this, t -> t.ledger.size());
         metrics.counter("longpo.trainer.stale.skipped", "samples of older iterations skipped", this, t -> t.skippedStale);
+        metrics.counter("longpo.trainer.other.run.skipped", "samples of other runs skipped", this,
+                t -> t.skippedOtherRun);
         Map<String, ToDoubleFunction<TrainingMetrics>> terms = new java.util.LinkedHashMap<>();
         terms.put("loss", TrainingMetrics::getLoss);
         terms.put("nll", TrainingMetrics::getNll);
@@ -297,6 +301,11 @@ public final class Trainer implements AutoCloseable {
         return skippedStale;
     }
 
+    /** Samples of other runs read and skipped (see {@link RunScope}). */
+    public long skippedOtherRun() {
+        return skippedOtherRun;
+    }
+
     /**
      * Trains until {@code stop} is set or, with {@code stopWhenIdle}, the input stays empty for the idle time.
      * The stop is checked before every sample, so stopping waits for one sample's step at most.
@@ -333,6 +342,8 @@ public final class Trainer implements AutoCloseable {
                 Decoder.Result<TrainingSample> d = decoder.decode(r);
                 if (!d.ok()) {
                     DeadLetters.send(producer, d.deadLetter());
+                } else if (!RunScope.takes(s.runId(), d.value().getRunId())) {
+                    skippedOtherRun++; // another run's sample: its own trainer trains it
                 } else if (isStale(d.value())) {
                     skippedStale++;
                 } else {

@@ -4,6 +4,7 @@ import dev.longpo.common.DeadLetters;
 import dev.longpo.common.Decoder;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.common.Telemetry;
+import dev.longpo.events.RunScope;
 import dev.longpo.events.Topic;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Timer;
@@ -66,6 +67,8 @@ public abstract class TransactionalWorker<I extends SpecificRecord> implements A
     private final AtomicLong processed = new AtomicLong();
     private final AtomicLong deadLettered = new AtomicLong();
     private final AtomicLong aborted = new AtomicLong();
+    private final AtomicLong otherRun = new AtomicLong();
+    private final String run;
     private final Telemetry.Scope metrics;
     private final Timer batchTimer;
     private Counter generatedTokens;
@@ -85,6 +88,7 @@ public abstract class TransactionalWorker<I extends SpecificRecord> implements A
         this.clients = clients;
         this.input = input;
         this.stage = stage;
+        this.run = clients.config().get("run.id");
         KafkaClients c = new KafkaClients(clients.config().with("consumer.max.poll.records", maxBatch));
         String group = clients.config().get("pipeline.app.prefix") + "-" + stage;
         this.consumer = c.rawConsumer(group, instanceId);
@@ -102,9 +106,11 @@ public abstract class TransactionalWorker<I extends SpecificRecord> implements A
         metrics.bind(producer);
         batchTimer = metrics.timer("longpo.worker.batch", "one polled batch: decoded, processed and committed");
         String records = "processed: decoded inputs committed with their outputs or dead letters; dead_lettered: dead"
-                + " letters committed";
+                + " letters committed; other_run: another run's inputs, committed unprocessed";
         metrics.counter("longpo.worker.records", records, processed, AtomicLong::get, "outcome", "processed");
         metrics.counter("longpo.worker.records", records, deadLettered, AtomicLong::get, "outcome", "dead_lettered");
+        metrics.counter("longpo.worker.records", records, otherRun,
+                AtomicLong::get, "outcome", "other_run");
         metrics.counter("longpo.worker.aborted.transactions", "transactions aborted after an abortable error", aborted,
                 AtomicLong::get);
     }
@@ -112,6 +118,19 @@ public abstract class TransactionalWorker<I extends SpecificRecord> implements A
     /** Outputs for a batch of decoded inputs (in offset order). */
     protected abstract List<ProducerRecord<String, SpecificRecord>> process(List<ConsumerRecord<String, I>> batch)
             throws Exception;
+
+    /**
+     * The run an input belongs to ({@link RunScope}): inputs of another run than {@code run.id} are committed
+     * without being processed. Null (the default) for inputs that are not run-scoped.
+     */
+    protected CharSequence runOf(I input) {
+        return null;
+    }
+
+    /** Inputs of other runs skipped so far. */
+    public long skippedOtherRun() {
+        return otherRun.get();
+    }
 
     /** Called between batches: the place to switch models. */
     protected void betweenBatches() throws Exception {
@@ -204,7 +223,9 @@ public abstract class TransactionalWorker<I extends SpecificRecord> implements A
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         for (ConsumerRecord<byte[], byte[]> r : records) {
             Decoder.Result<I> d = decoder.decode(r);
-            if (d.ok()) {
+            if (d.ok() && !RunScope.takes(run, runOf(d.value()))) {
+                otherRun.incrementAndGet();
+            } else if (d.ok()) {
                 good.add(new ConsumerRecord<>(r.topic(), r.partition(), r.offset(), d.key(), d.value()));
             } else {
                 out.add(DeadLetters.record(d.deadLetter()));

@@ -32,24 +32,33 @@ import org.apache.kafka.test.TestUtils;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-/** The committed pi_S writes instructions for chunks through the transactional instruction generator. */
+/**
+ * The committed pi_S writes instructions for chunks through the transactional instruction generator; the
+ * requests of another run on the shared topic are committed unanswered.
+ */
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class InstructionWorkerIT {
     @Test
     void everyRequestBecomesOneInstructionOrOneDeadLetter() throws Exception {
         RealStack stack = RealStack.get();
-        KafkaClients clients = stack.clients();
         String tag = "ins-" + UUID.randomUUID().toString().substring(0, 8);
+        KafkaClients clients = new KafkaClients(stack.config().with(Map.of("run.id", tag)));
         Map<String, String> chunks = new HashMap<>();
         Random rnd = new Random(11);
         try (KafkaProducer<String, SpecificRecord> p = clients.producer("it-instruct", null)) {
-            for (int i = 0; i < 6; i++) {
+            // same key, one partition, read in order: 0-5 ours (even ones scoped, odd ones unscoped), 6-7 another
+            // run's, 8 ours again, so once 8 is answered the other run's two were read too
+            for (int i = 0; i < 9; i++) {
                 String chunk = CorpusGenerator.document(230, 240, rnd);
                 String id = tag + "/1/" + i;
-                chunks.put(id, chunk);
+                boolean other = i == 6 || i == 7;
+                if (!other) {
+                    chunks.put(id, chunk);
+                }
                 p.send(new ProducerRecord<>(Topics.INSTRUCTION_REQUESTS.name(), tag, InstructionRequest.newBuilder()
-                        .setRequestId(id).setDocId(tag).setChunkIndex(i).setChunkText(chunk).setIteration(1)
-                        .setSeed(i).setCreatedAt(Instant.now()).build()));
+                        .setRequestId(id).setRunId(other ? "another-run" : i % 2 == 0 ? tag : "").setDocId(tag)
+                        .setChunkIndex(i).setChunkText(chunk).setIteration(1).setSeed(i).setCreatedAt(Instant.now())
+                        .build()));
             }
         }
         AtomicBoolean stop = new AtomicBoolean();
@@ -57,15 +66,20 @@ class InstructionWorkerIT {
              InstructionGenerator gen = new InstructionGenerator(clients, slot, tag, 6, 4, 48, SelfInstruct.MINI)) {
             Thread t = Background.start(stop, gen::run);
             // the shared topic may hold other tests' requests first: wait for this test's own outcomes
-            TestUtils.waitForCondition(() -> instructions(clients, tag).size() + deadLetters(clients, tag).size() >= 6,
-                    180_000, "an outcome for each of the six requests");
+            TestUtils.waitForCondition(() -> instructions(clients, tag).size() + deadLetters(clients, tag).size() >= 7,
+                    180_000, "an outcome for each of the seven requests of this run");
             stop.set(true);
             t.join(30_000);
+            assertTrue(gen.skippedOtherRun() >= 2, "the other run's two requests were read and skipped");
         }
         List<Instruction> instructions = instructions(clients, tag);
         List<DeadLetter> dead = deadLetters(clients, tag);
-        assertEquals(6, instructions.size() + dead.size(), "one outcome per request");
-        assertTrue(instructions.size() >= 4, "pi_S should write answerable questions for most chunks: " + dead);
+        assertEquals(7, instructions.size() + dead.size(), "one outcome per request of this run (or unscoped), none"
+                + " for the other run's: " + instructions.stream().map(Instruction::getRequestId).toList());
+        instructions.forEach(i -> assertTrue(i.getRunId().equals(tag) || i.getRunId().isEmpty(), "the run id is copied"));
+        assertTrue(instructions.stream().noneMatch(i -> i.getChunkIndex() == 6 || i.getChunkIndex() == 7),
+                "the other run's requests are not answered");
+        assertTrue(instructions.size() >= 5, "pi_S should write answerable questions for most chunks: " + dead);
         for (Instruction i : instructions) {
             String key = Tasks.parseQuestion(i.getInstruction(), chunks.get(i.getRequestId()));
             assertNotNull(key, i.getInstruction());

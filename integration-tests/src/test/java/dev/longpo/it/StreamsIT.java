@@ -12,6 +12,7 @@ import dev.longpo.avro.PreferencePair;
 import dev.longpo.avro.TrainingSample;
 import dev.longpo.common.Decoder;
 import dev.longpo.common.KafkaClients;
+import dev.longpo.events.RunScope;
 import dev.longpo.events.Topics;
 import dev.longpo.producers.Ingestor;
 import dev.longpo.streams.StreamsApp;
@@ -117,11 +118,45 @@ class StreamsIT {
                 .map(ConsumerRecord::value).filter(s -> f.ours().test(s.getDocId())).toList();
         for (TrainingSample s : got) {
             assertTrue(s.getComplete());
+            assertEquals(f.run(), s.getRunId(), "assembled by this run's grouping");
             assertEquals(2, s.getTurns().size());
             assertTrue(s.getLongContext().length() >= 3000);
             assertEquals(8e4, s.getTheta1());
             for (var t : s.getTurns()) {
                 assertTrue(s.getLongContext().contains(t.getShortContext()), "the long context holds each chunk");
+            }
+        }
+    }
+
+    /** Every generation request of the run for the fixture's documents is on the topic exactly once. */
+    private static void assertOneGenerationRequestEach(Fixture f) {
+        Map<String, Integer> requests = new HashMap<>();
+        TopicReader.readAll(f.clients(), Topics.GENERATION_REQUESTS).stream().map(ConsumerRecord::value)
+                .filter(g -> f.ours().test(g.getDocId())).forEach(g -> requests.merge(g.getRunId() + ":" + g.getRequestId(), 1,
+                        Integer::sum));
+        assertEquals(f.docs() * 2, requests.size(), "two turns per document: " + requests.keySet());
+        assertTrue(requests.entrySet().stream().allMatch(e -> e.getValue() == 1 && e.getKey().startsWith(f.run() + ":")),
+                "each of this run's only, once: " + requests);
+    }
+
+    /**
+     * Two runs on one cluster: both stream pipelines read every topic, and each pairs, groups and samples
+     * only its own run's work (a stream process of another run paired a test's instructions once in CI).
+     */
+    @Test
+    void twoRunsOnOneClusterEachPairAndSampleOnlyTheirOwnWork() throws Exception {
+        RealStack stack = RealStack.get();
+        Fixture x = fixture(stack);
+        Fixture y = fixture(stack);
+        try (StreamsApp ax = new StreamsApp(x.clients()); StreamsApp ay = new StreamsApp(y.clients())) {
+            ax.start();
+            ay.start();
+            ax.awaitRunning(Duration.ofSeconds(60));
+            ay.awaitRunning(Duration.ofSeconds(60));
+            for (Fixture f : List.of(x, y)) {
+                fakeWorkers(f.clients(), f.run() + "-w", f.ours(), f.docs() * 2, new ArrayList<>());
+                assertOneSamplePerDocument(f);
+                assertOneGenerationRequestEach(f);
             }
         }
     }
@@ -148,6 +183,7 @@ class StreamsIT {
             fakeWorkers(clients, run + "-b", ours.and(firstHalf.negate()), docs, answered);
             assertEquals(docs * 2, answered.size(), "generation requests answered (a repeated id is a duplicate): " + answered);
             assertOneSamplePerDocument(f);
+            assertOneGenerationRequestEach(f);
         } finally {
             second.close();
         }
@@ -198,19 +234,19 @@ class StreamsIT {
             throw new AssertionError(m.toString(), e);
         } finally {
             for (Process p : processes) {
-                p.destroy();
-                p.waitFor(30, TimeUnit.SECONDS);
+                WorkerProcess.stop(p);
             }
         }
     }
 
     /**
      * Answers the instruction requests of the selected documents with instructions and their generation
-     * requests with preference pairs, until {@code pairs} pairs were made; adds each answered generation
+     * requests with preference pairs, only those of the clients' run (as the real workers do), until {@code pairs} pairs were made; adds each answered generation
      * request's id (with the group that read it, its partition and offset) to {@code answered}.
      */
     private static void fakeWorkers(KafkaClients clients, String group, Predicate<String> ours, int pairs,
                                    List<String> answered) throws Exception {
+        String run = clients.config().get("run.id");
         int made = 0;
         int asked = 0;
         try (KafkaProducer<String, SpecificRecord> producer = clients.producer("it-workers", null);
@@ -228,18 +264,19 @@ class StreamsIT {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
                     if (r.topic().equals(Topics.INSTRUCTION_REQUESTS.name())) {
                         InstructionRequest q = reqs.decode(r).value();
-                        if (q == null || !ours.test(q.getDocId())) {
+                        if (q == null || !ours.test(q.getDocId()) || !RunScope.takes(run, q.getRunId())) {
                             continue;
                         }
                         asked++;
                         lastProgress = System.nanoTime();
                         producer.send(new ProducerRecord<>(Topics.INSTRUCTIONS.name(), q.getDocId(), Instruction.newBuilder()
-                                .setRequestId(q.getRequestId()).setDocId(q.getDocId()).setChunkIndex(q.getChunkIndex())
+                                .setRequestId(q.getRequestId()).setRunId(q.getRunId()).setDocId(q.getDocId())
+                                .setChunkIndex(q.getChunkIndex())
                                 .setInstruction("Question about chunk " + q.getChunkIndex() + "?").setIteration(q.getIteration())
                                 .setModelVersion("m0").setCreatedAt(Instant.now()).build()));
                     } else {
                         GenerationRequest g = gens.decode(r).value();
-                        if (g == null || !ours.test(g.getDocId())) {
+                        if (g == null || !ours.test(g.getDocId()) || !RunScope.takes(run, g.getRunId())) {
                             continue;
                         }
                         made++;
@@ -247,7 +284,7 @@ class StreamsIT {
                         answered.add(group.substring(group.length() - 1) + ":" + g.getRequestId() + "@" + r.partition()
                                 + "/" + r.offset());
                         producer.send(new ProducerRecord<>(Topics.PREFERENCE_PAIRS.name(), g.getDocId(), PreferencePair
-                                .newBuilder().setPairId(g.getRequestId()).setRequestId(g.getRequestId())
+                                .newBuilder().setPairId(g.getRequestId()).setRequestId(g.getRequestId()).setRunId(g.getRunId())
                                 .setDocId(g.getDocId()).setChunkIndex(g.getChunkIndex()).setInstruction(g.getInstruction())
                                 .setShortContext(g.getShortContext()).setLongContext(g.getLongContext())
                                 .setChosen("answer " + g.getChunkIndex()).setRejected("unknown value")

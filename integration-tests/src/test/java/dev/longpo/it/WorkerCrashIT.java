@@ -10,6 +10,7 @@ import dev.longpo.avro.GenerationRequest;
 import dev.longpo.avro.IterationEvent;
 import dev.longpo.avro.IterationEventType;
 import dev.longpo.avro.PreferencePair;
+import dev.longpo.avro.TrainingSample;
 import dev.longpo.common.KafkaClients;
 import dev.longpo.events.Topics;
 import dev.longpo.files.AtomicFiles;
@@ -126,7 +127,7 @@ class WorkerCrashIT {
     }
 
     @Test
-    void theTrainerSkipsTheLeftoversOfAnIterationTheControllerHasMovedPast() throws Exception {
+    void theTrainerSkipsTheLeftoversOfAnIterationTheControllerHasMovedPastAndAnotherRunsSamples() throws Exception {
         KafkaClients clients = stack.clients();
         String run = "stale-" + UUID.randomUUID().toString().substring(0, 8);
         List<String> fresh = new ArrayList<>();
@@ -135,14 +136,17 @@ class WorkerCrashIT {
                     .setIteration(2).setType(IterationEventType.START).setModelVersion("m1").setShortWindow(128)
                     .setMinLength(256).setTargetLength(512).setTheta0(1e4).setTheta1(1e4).setMaxTurns(1).setSampleBudget(4)
                     .setReason("test").setCreatedAt(Instant.now()).build()));
-            for (int i = 0; i < 8; i++) {
+            for (int i = 0; i < 10; i++) {
                 int iteration = i < 4 ? 1 : 2;
                 String id = run + "-i" + iteration + "-s" + i;
-                if (iteration == 2) {
+                // 4-7 of this run (scoped or not), 8-9 another run's of the same iteration number
+                String sampleRun = i >= 8 ? "another-run" : i % 2 == 0 ? run : "";
+                if (iteration == 2 && i < 8) {
                     fresh.add(id);
                 }
-                p.send(new ProducerRecord<>(Topics.TRAINING_SAMPLES.name(), id,
-                        TestSamples.oneTurn(id, iteration, i, "Filler. ".repeat(10) + "The key is " + i + ".", 1e4)));
+                p.send(new ProducerRecord<>(Topics.TRAINING_SAMPLES.name(), id, TrainingSample.newBuilder(TestSamples
+                        .oneTurn(id, iteration, i, "Filler. ".repeat(10) + "The key is " + i + ".", 1e4))
+                        .setRunId(sampleRun).build()));
             }
         }
         Path log = dir.resolve(run + ".log");
@@ -150,7 +154,8 @@ class WorkerCrashIT {
         assertTrue(trainer.waitFor(180, TimeUnit.SECONDS), () -> "trainer did not finish; log: " + read(log));
         assertEquals(0, trainer.exitValue(), Files.readString(log));
         List<String> ours = ledger(dir.resolve("ckpt"), run).stream().filter(id -> id.startsWith(run)).toList();
-        assertEquals(fresh, ours, "iteration 1's leftovers, after the START of iteration 2, are skipped; log: "
+        assertEquals(fresh, ours, "iteration 1's leftovers, after the START of iteration 2, and another run's samples"
+                + " are skipped; log: "
                 + Files.readString(log));
     }
 
@@ -251,8 +256,7 @@ class WorkerCrashIT {
                     () -> "a pair for every request; " + ours(clients, run).size() + " so far; log: " + read(log));
             Thread.sleep(2000); // anything duplicated would be committed by now
         } finally {
-            second.destroy(); // SIGTERM: graceful
-            second.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+            WorkerProcess.stop(second);
         }
         List<String> pairs = ours(clients, run).stream().map(PreferencePair::getPairId).sorted().toList();
         assertEquals(requests.stream().sorted().toList(), pairs, "one pair per request; log: " + Files.readString(log));

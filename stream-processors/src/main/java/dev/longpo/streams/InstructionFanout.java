@@ -156,7 +156,7 @@ public final class InstructionFanout {
             picked.sort((a, b) -> Integer.compare(a.getChunkIndex(), b.getChunkIndex()));
             for (Chunk c : picked) {
                 InstructionRequest req = InstructionRequest.newBuilder()
-                        .setRequestId(docId + "/" + it.getIteration() + "/" + c.getChunkIndex()).setDocId(docId)
+                        .setRequestId(docId + "/" + it.getIteration() + "/" + c.getChunkIndex()).setRunId(runId).setDocId(docId)
                         .setChunkIndex(c.getChunkIndex()).setChunkText(c.getText()).setIteration(it.getIteration())
                         .setModelVersion(it.getModelVersion()).setSeed(seed ^ c.getChunkIndex())
                         .setCreatedAt(Instant.ofEpochMilli(context.currentSystemTimeMs())).build();

@@ -4,6 +4,7 @@ import dev.longpo.avro.IterationEvent;
 import dev.longpo.avro.PreferencePair;
 import dev.longpo.avro.TrainingSample;
 import dev.longpo.avro.Turn;
+import dev.longpo.events.RunScope;
 import dev.longpo.events.Topics;
 import java.time.Duration;
 import java.time.Instant;
@@ -106,6 +107,9 @@ public final class PairGrouping {
         @Override
         public void process(Record<String, PreferencePair> rec) {
             PreferencePair p = rec.value();
+            if (!RunScope.takes(runId, p.getRunId())) {
+                return; // another run's pair: its own grouping assembles it
+            }
             String reason = filter.reject(p);
             String group = p.getDocId() + "/" + p.getIteration();
             Long state = groups.get(group);
@@ -171,7 +175,7 @@ public final class PairGrouping {
                         .setRefRejectedLogp(p.getRefRejectedLogp()).setRefChosenLogpLong(p.getRefChosenLogpLong())
                         .setRefRejectedLogpLong(p.getRefRejectedLogpLong()).build());
             }
-            TrainingSample s = TrainingSample.newBuilder().setSampleId(group).setDocId(first.getDocId())
+            TrainingSample s = TrainingSample.newBuilder().setSampleId(group).setRunId(runId).setDocId(first.getDocId())
                     .setLongContext(first.getLongContext()).setLongContextRef(first.getLongContextRef()).setTurns(turns)
                     .setComplete(complete).setIteration(first.getIteration()).setTargetLength(first.getTargetLength())
                     .setTheta0(first.getTheta0()).setTheta1(first.getTheta1()).setModelVersion(first.getModelVersion())

@@ -5,6 +5,7 @@ import dev.longpo.avro.Document;
 import dev.longpo.avro.GenerationRequest;
 import dev.longpo.avro.Instruction;
 import dev.longpo.avro.IterationEvent;
+import dev.longpo.events.RunScope;
 import dev.longpo.events.Topics;
 import dev.longpo.text.Tokenizer;
 import dev.longpo.text.Truncation;
@@ -31,7 +32,7 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * context: its first target_length tokens, which contain every chunk the fan-out picked) ->
  * {@code generation-requests}. Arrival order does not matter: an instruction whose chunk, document or
  * iteration is not known yet waits in a store and is released when the missing piece arrives (or by
- * a periodic retry). A long context over {@code inlineMaxBytes} is passed by reference
+ * a periodic retry). Instructions of another run are skipped (see {@link RunScope}). A long context over {@code inlineMaxBytes} is passed by reference
  * ({@code kafka://documents/<doc_id>?sha256=..&tokens=..}) instead of copied.
  */
 public final class Pairing {
@@ -101,7 +102,7 @@ public final class Pairing {
             } else if (rec.value() instanceof Chunk c) {
                 chunks.put(InstructionFanout.chunkKey(c.getDocId(), c.getChunkIndex()), c);
                 retry(c.getDocId());
-            } else if (rec.value() instanceof Instruction i) {
+            } else if (rec.value() instanceof Instruction i && RunScope.takes(runId, i.getRunId())) {
                 if (!tryPair(i)) {
                     pending.put(i.getDocId() + "#" + i.getRequestId(), i);
                 }
@@ -141,7 +142,7 @@ public final class Pairing {
             }
             String longContext = Truncation.prefix(d.getText(), tokenizer, it.getTargetLength());
             boolean inline = Utf8.length(longContext) <= inlineMaxBytes;
-            GenerationRequest req = GenerationRequest.newBuilder().setRequestId(i.getRequestId()).setDocId(i.getDocId())
+            GenerationRequest req = GenerationRequest.newBuilder().setRequestId(i.getRequestId()).setRunId(runId).setDocId(i.getDocId())
                     .setChunkIndex(i.getChunkIndex()).setInstruction(i.getInstruction()).setShortContext(c.getText())
                     .setLongContext(inline ? longContext : null)
                     .setLongContextRef(inline ? null : reference(d, it.getTargetLength()))

@@ -42,6 +42,7 @@ class InstructionFanoutTest {
         assertEquals(3, first.size());
         for (InstructionRequest r : first) {
             assertEquals("d1/1/" + r.getChunkIndex(), r.getRequestId());
+            assertEquals("run", r.getRunId(), "scoped to the run whose iteration asked");
             assertEquals(1, r.getIteration());
             assertEquals("m0", r.getModelVersion());
             assertEquals(String.valueOf((char) ('a' + r.getChunkIndex())).repeat(200), r.getChunkText());

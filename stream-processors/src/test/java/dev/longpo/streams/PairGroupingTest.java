@@ -55,9 +55,29 @@ class PairGroupingTest {
             assertEquals(-14.0, s.getTurns().get(1).getRefRejectedLogp());
             assertEquals("the long context", s.getLongContext());
             assertEquals(4e4, s.getTheta1());
+            assertEquals("run", s.getRunId());
             h.send(Topics.PREFERENCE_PAIRS, "d1", pair("d1", 7, "Late pair arrives", "After the sample closed"));
             assertTrue(out.isEmpty());
             assertEquals(Map.of("duplicate", 1L), dropped(h));
+        }
+    }
+
+    @Test
+    void anotherRunsPairsAreLeftToThatRunsGrouping() throws Exception {
+        try (Harness h = harness()) {
+            h.send(Topics.ITERATIONS, "run", Harness.start("run", 1, 256, 0, 2048, 2));
+            var out = h.out(Topics.TRAINING_SAMPLES);
+            for (int c = 0; c < 2; c++) {
+                h.send(Topics.PREFERENCE_PAIRS, "o", PreferencePair.newBuilder(pair("o", c, "Apples and pears",
+                        "Something else entirely")).setRunId("other").build());
+            }
+            h.send(Topics.PREFERENCE_PAIRS, "m", PreferencePair.newBuilder(pair("m", 0, "Apples and pears",
+                    "Something else entirely")).setRunId("run").build());
+            h.send(Topics.PREFERENCE_PAIRS, "m", pair("m", 1, "Apples and pears", "Something else entirely"));
+            List<TrainingSample> got = out.readValuesToList();
+            assertEquals(List.of("m/1"), got.stream().map(TrainingSample::getSampleId).toList(),
+                    "one sample, of this run's pairs (an unscoped pair counts as ours)");
+            assertEquals(Map.of(), dropped(h), "another run's pair is not a drop of this run");
         }
     }
 

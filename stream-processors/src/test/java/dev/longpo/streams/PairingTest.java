@@ -1,6 +1,7 @@
 package dev.longpo.streams;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,6 +13,7 @@ import dev.longpo.text.ByteTokenizer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import org.apache.kafka.streams.state.KeyValueStore;
 import org.junit.jupiter.api.Test;
 
 class PairingTest {
@@ -44,7 +46,31 @@ class PairingTest {
             assertEquals(300, r.getTargetLength());
             assertEquals("What is the key?", r.getInstruction());
             assertEquals("d1/1/1", r.getRequestId());
+            assertEquals("run", r.getRunId());
             assertNull(r.getLongContextRef());
+        }
+    }
+
+    @Test
+    void anotherRunsInstructionIsNeitherPairedNorKeptWhileOursAndUnscopedOnesAre() throws Exception {
+        try (Harness h = harness(1 << 20)) {
+            h.send(Topics.ITERATIONS, "run", Harness.start("run", 1, 256, 0, 4096, 2));
+            h.send(Topics.ITERATIONS, "other", Harness.start("other", 1, 256, 0, 4096, 2));
+            Document d = Harness.document("d5", 3, 100);
+            h.send(Topics.DOCUMENTS, "d5", d);
+            for (int i = 0; i < 3; i++) {
+                h.send(Topics.CHUNKS, "d5", Harness.chunk(d, i, 100));
+            }
+            var out = h.out(Topics.GENERATION_REQUESTS);
+            h.send(Topics.INSTRUCTIONS, "d5", Instruction.newBuilder(instruction("d5", 0, 1)).setRunId("other").build());
+            h.advance(1500);
+            assertTrue(out.isEmpty(), "the other run's pairing answers it");
+            KeyValueStore<String, Instruction> pending = h.driver.getKeyValueStore(Pairing.PENDING);
+            assertFalse(pending.all().hasNext(), "nothing of the other run waits here");
+            h.send(Topics.INSTRUCTIONS, "d5", Instruction.newBuilder(instruction("d5", 1, 1)).setRunId("run").build());
+            h.send(Topics.INSTRUCTIONS, "d5", instruction("d5", 2, 1)); // unscoped: any run takes it
+            assertEquals(List.of("d5/1/1", "d5/1/2"),
+                    out.readValuesToList().stream().map(GenerationRequest::getRequestId).toList());
         }
     }
 
