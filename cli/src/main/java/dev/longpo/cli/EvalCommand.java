@@ -91,7 +91,7 @@ final class EvalCommand implements Callable<Integer> {
             System.out.println("wrote " + dir.resolve("eval.json") + ", heatmap.png, heatmap.txt");
             if (emit) {
                 try (KafkaProducer<String, SpecificRecord> p = new KafkaClients(config).producer("longpo-eval", null)) {
-                    for (EvalResult e : EvaluatorWorker.results(r, v, 0, modelDir.toUri().toString())) {
+                    for (EvalResult e : EvaluatorWorker.results(r, "", v, 0, modelDir.toUri().toString())) {
                         p.send(new ProducerRecord<>(Topics.EVAL_RESULTS.name(), v, e));
                     }
                 }

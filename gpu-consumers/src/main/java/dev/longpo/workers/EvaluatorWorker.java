@@ -21,7 +21,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * {@code checkpoints} -> {@code eval-results}: loads each announced checkpoint (after checking its
  * SHA-256), runs the configured subset of the task suite at the checkpoint's RoPE base and publishes
  * one EvalResult per task, length (and NIAH depth), in the same transaction as the consumed offset.
- * A checkpoint whose weights do not match goes to {@code dead-letter}.
+ * A checkpoint whose weights do not match goes to {@code dead-letter}; another run's checkpoints are
+ * left to that run's evaluator.
  */
 public final class EvaluatorWorker extends TransactionalWorker<Checkpoint> {
     private final Evaluator.Settings settings;
@@ -41,15 +42,20 @@ public final class EvaluatorWorker extends TransactionalWorker<Checkpoint> {
         this.dtype = dtype;
     }
 
-    /** The events of one evaluation report. */
-    public static List<EvalResult> results(Evaluator.Report r, String version, int iteration, String uri) {
+    /** The events of one evaluation report of run {@code run} ("" for a model outside any run). */
+    public static List<EvalResult> results(Evaluator.Report r, String run, String version, int iteration, String uri) {
         List<EvalResult> out = new ArrayList<>();
         for (Evaluator.Cell c : r.cells()) {
-            out.add(EvalResult.newBuilder().setModelVersion(version).setIteration(iteration).setTask(c.task())
+            out.add(EvalResult.newBuilder().setRunId(run).setModelVersion(version).setIteration(iteration).setTask(c.task())
                     .setLength(c.length()).setDepth(c.depth() < 0 ? null : c.depth()).setScore(c.score()).setN(c.n())
                     .setCheckpointUri(uri).setCreatedAt(Instant.now()).build());
         }
         return out;
+    }
+
+    @Override
+    protected CharSequence runOf(Checkpoint checkpoint) {
+        return checkpoint.getRunId();
     }
 
     @Override
@@ -71,7 +77,7 @@ public final class EvaluatorWorker extends TransactionalWorker<Checkpoint> {
             try (ModelStore.Loaded m = ModelStore.load(dir, device, dtype)) {
                 m.model().setRopeTheta(c.getTheta());
                 Evaluator.Report r = Evaluator.run(new ModelAnswerer(m.model(), m.tokenizer()), settings);
-                for (EvalResult e : results(r, c.getModelVersion(), c.getIteration(), c.getUri())) {
+                for (EvalResult e : results(r, c.getRunId(), c.getModelVersion(), c.getIteration(), c.getUri())) {
                     out.add(new ProducerRecord<>(Topics.EVAL_RESULTS.name(), c.getModelVersion(), e));
                 }
             }

@@ -42,14 +42,16 @@ class LoopWorkersIT {
 
     @Test
     void checkpointsAreEvaluatedAndBadOnesDeadLettered() throws Exception {
-        KafkaClients clients = RealStack.get().clients();
         String run = "eval-" + UUID.randomUUID().toString().substring(0, 8);
+        KafkaClients clients = new KafkaClients(RealStack.get().config().with(Map.of("run.id", run)));
         Path model = dir.resolve("m");
         String sha;
         sha = TinyModel.save(model, 3);
         try (KafkaProducer<String, SpecificRecord> p = clients.producer("it-ckpt", null)) {
-            for (String[] v : new String[][] {{run + "-good", sha}, {run + "-bad", "0".repeat(64)}}) {
-                p.send(new ProducerRecord<>(Topics.CHECKPOINTS.name(), run, Checkpoint.newBuilder().setRunId(run)
+            // another run's checkpoint first (same key, same partition): this run's evaluator leaves it alone
+            for (String[] v : new String[][] {{run + "-other", sha, "another-run"}, {run + "-good", sha, run},
+                    {run + "-bad", "0".repeat(64), run}}) {
+                p.send(new ProducerRecord<>(Topics.CHECKPOINTS.name(), run, Checkpoint.newBuilder().setRunId(v[2])
                         .setModelVersion(v[0]).setUri(model.toUri().toString()).setSha256(v[1]).setSizeBytes(1).setStep(1)
                         .setIteration(1).setTheta(4e4).setMaxLength(4096).setCreatedAt(Instant.now()).build())).get();
             }
@@ -63,12 +65,14 @@ class LoopWorkersIT {
                     "the good checkpoint's five results");
             stop.set(true);
             t.join(30_000);
+            assertTrue(w.skippedOtherRun() >= 1, "the other run's checkpoint was read and skipped");
         }
         List<EvalResult> got = results(clients, run + "-good");
         // niah_single at 64 and 128: overall and depth 0.5; short_mc once
         assertEquals(5, got.size(), got.toString());
         assertTrue(got.stream().allMatch(e -> e.getIteration() == 1 && e.getScore() >= 0 && e.getScore() <= 1));
         assertEquals(0, results(clients, run + "-bad").size());
+        assertEquals(0, results(clients, run + "-other").size(), "another run's checkpoint is its own evaluator's");
         assertTrue(TopicReader.readAll(clients, Topics.DEAD_LETTER).stream().map(ConsumerRecord::value)
                 .anyMatch(d -> "eval".equals(d.getStage()) && d.getReason().contains("SHA-256")));
     }

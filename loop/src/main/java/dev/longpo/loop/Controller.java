@@ -3,6 +3,7 @@ package dev.longpo.loop;
 import dev.longpo.avro.Checkpoint;
 import dev.longpo.avro.IterationEvent;
 import dev.longpo.avro.IterationEventType;
+import dev.longpo.events.RunScope;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -122,7 +123,9 @@ public final class Controller {
             }
             return List.of();
         } else if (event instanceof RunEvent.Moved m) {
-            progress(m.iteration());
+            if (RunScope.takes(s.runId(), m.run())) {
+                progress(m.iteration());
+            }
             return List.of();
         } else if (event instanceof RunEvent.DeadLettered) {
             return List.of();

@@ -11,6 +11,7 @@ import dev.longpo.avro.PreferencePair;
 import dev.longpo.avro.TrainingMetrics;
 import dev.longpo.avro.TrainingSample;
 import dev.longpo.events.Topic;
+import dev.longpo.events.RunScope;
 import dev.longpo.events.Topics;
 import java.util.List;
 import org.apache.avro.specific.SpecificRecord;
@@ -53,10 +54,14 @@ public sealed interface RunEvent permits RunEvent.Decided, RunEvent.Announced, R
     }
 
     /**
-     * A record of iteration {@code iteration} arrived on the topic of a stage before the trainer
-     * ({@code stage} is the topic's name); the records carry no run id, so every run on the cluster sees it.
+     * A record of iteration {@code iteration} of run {@code run} ("" = unscoped, see {@link RunScope})
+     * arrived on the topic of a stage before the trainer ({@code stage} is the topic's name).
      */
-    record Moved(String stage, int iteration) implements RunEvent {
+    record Moved(String stage, int iteration, String run) implements RunEvent {
+        /** An unscoped record. */
+        Moved(String stage, int iteration) {
+            this(stage, iteration, "");
+        }
     }
 
     /** A record some stage could not process, with that stage and the reason. */
@@ -66,19 +71,19 @@ public sealed interface RunEvent permits RunEvent.Decided, RunEvent.Announced, R
     /** The event of a record decoded from one of {@link #TOPICS} or {@link #PIPELINE_TOPICS}. */
     static RunEvent of(SpecificRecord r) {
         if (r instanceof InstructionRequest q) {
-            return new Moved(Topics.INSTRUCTION_REQUESTS.name(), q.getIteration());
+            return new Moved(Topics.INSTRUCTION_REQUESTS.name(), q.getIteration(), q.getRunId());
         }
         if (r instanceof Instruction i) {
-            return new Moved(Topics.INSTRUCTIONS.name(), i.getIteration());
+            return new Moved(Topics.INSTRUCTIONS.name(), i.getIteration(), i.getRunId());
         }
         if (r instanceof GenerationRequest g) {
-            return new Moved(Topics.GENERATION_REQUESTS.name(), g.getIteration());
+            return new Moved(Topics.GENERATION_REQUESTS.name(), g.getIteration(), g.getRunId());
         }
         if (r instanceof PreferencePair p) {
-            return new Moved(Topics.PREFERENCE_PAIRS.name(), p.getIteration());
+            return new Moved(Topics.PREFERENCE_PAIRS.name(), p.getIteration(), p.getRunId());
         }
         if (r instanceof TrainingSample t) {
-            return new Moved(Topics.TRAINING_SAMPLES.name(), t.getIteration());
+            return new Moved(Topics.TRAINING_SAMPLES.name(), t.getIteration(), t.getRunId());
         }
         if (r instanceof DeadLetter d) {
             return new DeadLettered(d);

@@ -6,6 +6,7 @@ import dev.longpo.avro.IterationEvent;
 import dev.longpo.avro.IterationEventType;
 import dev.longpo.avro.TrainingMetrics;
 import dev.longpo.common.LongpoConfig;
+import dev.longpo.events.RunScope;
 import dev.longpo.tasks.Scores;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -75,13 +76,13 @@ public final class RunState {
                 decisions.add(e);
             }
         } else if (event instanceof RunEvent.Announced a) {
-            checkpoints.put(a.checkpoint().getModelVersion(), a.checkpoint());
+            checkpoints.put(scoped(a.checkpoint().getRunId(), a.checkpoint().getModelVersion()), a.checkpoint());
         } else if (event instanceof RunEvent.Trained t) {
             metrics.add(t.metrics());
         } else if (event instanceof RunEvent.Evaluated v) {
-            evals.computeIfAbsent(v.result().getModelVersion(), x -> new LinkedHashMap<>()).put(EvalKey.of(v.result()),
-                    v.result());
-        } else if (event instanceof RunEvent.Moved mv) {
+            evals.computeIfAbsent(scoped(v.result().getRunId(), v.result().getModelVersion()), x -> new LinkedHashMap<>())
+                    .put(EvalKey.of(v.result()), v.result());
+        } else if (event instanceof RunEvent.Moved mv && RunScope.takes(run, mv.run())) {
             pipeline.computeIfAbsent(mv.iteration(), x -> new LinkedHashMap<>()).merge(mv.stage(), 1L, Long::sum);
         } else if (event instanceof RunEvent.DeadLettered d) {
             deadLetters.merge(d.letter().getStage(), 1L, Long::sum);
@@ -166,8 +167,26 @@ public final class RunState {
                 .sorted(java.util.Comparator.comparingLong(Checkpoint::getStep)).toList();
     }
 
+    /** The run's checkpoint named {@code version} (any run's while none is followed yet). */
     public Optional<Checkpoint> checkpoint(String version) {
-        return Optional.ofNullable(checkpoints.get(version));
+        if (run == null) {
+            return checkpoints.values().stream().filter(c -> c.getModelVersion().equals(version)).findFirst();
+        }
+        return Optional.ofNullable(checkpoints.get(scoped(run, version)));
+    }
+
+    /**
+     * Versions are named per run, but two runs may both call their base model {@code pi_S}: checkpoints and
+     * scores are kept per run and version.
+     */
+    private static String scoped(String run, String version) {
+        return run + "\n" + version;
+    }
+
+    /** The run's scores of {@code version}, or the unscoped ones ({@code longpo eval}'s) when it has none. */
+    private Map<EvalKey, EvalResult> evalsOf(String version) {
+        Map<EvalKey, EvalResult> ours = run == null ? null : evals.get(scoped(run, version));
+        return ours != null ? ours : evals.getOrDefault(scoped("", version), Map.of());
     }
 
     /** Trainer steps of the run before iteration {@code k}: the step its checkpoints count from. */
@@ -177,12 +196,12 @@ public final class RunState {
 
     /** True once any score of {@code version} arrived. */
     public boolean evaluated(String version) {
-        return evals.containsKey(version);
+        return !evalsOf(version).isEmpty();
     }
 
     /** One score; NaN if it has not arrived. */
     public double score(String version, EvalKey key) {
-        EvalResult r = evals.getOrDefault(version, Map.of()).get(key);
+        EvalResult r = evalsOf(version).get(key);
         return r == null ? Double.NaN : r.getScore();
     }
 
@@ -240,7 +259,7 @@ public final class RunState {
     /** Depth -> length -> single-needle score of {@code version} (the heatmap). */
     public Map<Double, Map<Integer, Double>> heatmap(String version) {
         Map<Double, Map<Integer, Double>> out = new TreeMap<>();
-        evals.getOrDefault(version, Map.of()).values().stream()
+        evalsOf(version).values().stream()
                 .filter(r -> r.getTask().equals("niah_single") && r.getDepth() != null)
                 .forEach(r -> out.computeIfAbsent(r.getDepth(), d -> new TreeMap<>()).put(r.getLength(), r.getScore()));
         return out;
@@ -260,6 +279,6 @@ public final class RunState {
     }
 
     private java.util.stream.Stream<EvalResult> overall(String version) {
-        return evals.getOrDefault(version, Map.of()).values().stream().filter(r -> r.getDepth() == null);
+        return evalsOf(version).values().stream().filter(r -> r.getDepth() == null);
     }
 }

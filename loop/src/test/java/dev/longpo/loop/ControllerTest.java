@@ -242,6 +242,21 @@ class ControllerTest {
     }
 
     @Test
+    void anotherRunsRecordsAreNotThisRunsProgress() {
+        Controller c = new Controller(settings(false, 0));
+        c.start();
+        c.on(eval("pi_S", "short_mc", 128, 0.5));
+        assertEquals(List.of(), c.tick(1_000));
+        List<IterationEvent> d = List.of();
+        for (long t = 50_000; t <= 500_000 && d.isEmpty(); t += 50_000) {
+            c.on(new RunEvent.Moved("instruction-requests", 1, "another-run"));
+            d = c.tick(t);
+        }
+        assertEquals(List.of(IterationEventType.STOP), d.stream().map(IterationEvent::getType).toList(),
+                "another run's instruction requests do not keep this run's iteration 1 going");
+    }
+
+    @Test
     void aSlowStageBeforeTheTrainerKeepsTheIterationAliveAndAStallNamesWhatEachStageMade() {
         Controller c = new Controller(settings(false, 0));
         c.start();

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.longpo.avro.EvalResult;
 import dev.longpo.avro.IterationEventType;
 import java.util.List;
 import java.util.Map;
@@ -54,6 +55,31 @@ class RunStateTest {
         assertTrue(s.stopped());
         assertFalse(s.anyIterationJudged(), "a STOP alone judged nothing");
         assertTrue(s.stopReason().isPresent());
+    }
+
+    @Test
+    void twoRunsThatBothCallTheirBaseModelPiSKeepTheirOwnCheckpointScoresAndPipelineCounts() {
+        RunState a = new RunState("a", List.of("short_mc"), 0.5);
+        RunState b = new RunState("b", List.of("short_mc"), 0.5);
+        for (RunState s : List.of(a, b)) {
+            s.accept(new RunEvent.Announced(RecordedRun.ckpt("a", "pi_S", 0, 0)));
+            s.accept(new RunEvent.Announced(RecordedRun.ckpt("b", "pi_S", 0, 0)));
+            s.accept(new RunEvent.Evaluated(EvalResult.newBuilder(RecordedRun.eval("pi_S", "short_mc", 128, null, 0.9))
+                    .setRunId("a").build()));
+            s.accept(new RunEvent.Evaluated(EvalResult.newBuilder(RecordedRun.eval("pi_S", "short_mc", 128, null, 0.2))
+                    .setRunId("b").build()));
+            s.accept(new RunEvent.Moved("instructions", 1, "a"));
+            s.accept(new RunEvent.Moved("instructions", 1, ""));
+        }
+        assertEquals(0.9, a.shortScore("pi_S"), 1e-9);
+        assertEquals(0.2, b.shortScore("pi_S"), 1e-9);
+        assertEquals("a", a.checkpoint("pi_S").orElseThrow().getRunId());
+        assertEquals("b", b.checkpoint("pi_S").orElseThrow().getRunId());
+        assertEquals(Map.of("instructions", 2L), a.pipeline(1), "its own and an unscoped record");
+        assertEquals(Map.of("instructions", 1L), b.pipeline(1), "the unscoped one only");
+        RunState c = new RunState("c", List.of("short_mc"), 0.5);
+        c.accept(new RunEvent.Evaluated(RecordedRun.eval("pi_S", "short_mc", 128, null, 0.5)));
+        assertEquals(0.5, c.shortScore("pi_S"), 1e-9, "an unscoped score (longpo eval) counts for any run");
     }
 
     @Test
