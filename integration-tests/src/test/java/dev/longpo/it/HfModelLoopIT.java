@@ -98,7 +98,7 @@ class HfModelLoopIT {
         }
         String run = "hf-" + family;
         try (RealStack stack = RealStack.isolated()) {
-            KafkaClients clients = new KafkaClients(stack.config().with(Map.of("run.id", run)));
+            KafkaClients clients = stack.clients(run);
             AtomicBoolean stop = new AtomicBoolean();
             try (KafkaProducer<String, SpecificRecord> p = clients.producer("it-hf", null)) {
                 p.send(new ProducerRecord<>(Topics.INSTRUCTION_REQUESTS.name(), run, InstructionRequest.newBuilder()

@@ -42,7 +42,7 @@ class InstructionWorkerIT {
     void everyRequestBecomesOneInstructionOrOneDeadLetter() throws Exception {
         RealStack stack = RealStack.get();
         String tag = "ins-" + UUID.randomUUID().toString().substring(0, 8);
-        KafkaClients clients = new KafkaClients(stack.config().with(Map.of("run.id", tag)));
+        KafkaClients clients = stack.clients(tag);
         Map<String, String> chunks = new HashMap<>();
         Random rnd = new Random(11);
         try (KafkaProducer<String, SpecificRecord> p = clients.producer("it-instruct", null)) {

@@ -43,7 +43,7 @@ class LoopWorkersIT {
     @Test
     void checkpointsAreEvaluatedAndBadOnesDeadLettered() throws Exception {
         String run = "eval-" + UUID.randomUUID().toString().substring(0, 8);
-        KafkaClients clients = new KafkaClients(RealStack.get().config().with(Map.of("run.id", run)));
+        KafkaClients clients = RealStack.get().clients(run);
         Path model = dir.resolve("m");
         String sha;
         sha = TinyModel.save(model, 3);

@@ -72,6 +72,11 @@ final class RealStack implements AutoCloseable {
         return new KafkaClients(config());
     }
 
+    /** Clients of run {@code run}: its workers take only that run's (and unscoped) events. */
+    KafkaClients clients(String run) {
+        return new KafkaClients(config().with(Map.of("run.id", run)));
+    }
+
     String registryV2Url() {
         return "http://127.0.0.1:" + registryPort + "/apis/registry/v2";
     }
