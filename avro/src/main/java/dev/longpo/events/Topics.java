@@ -55,7 +55,7 @@ public final class Topics {
             new Topic<>("iterations", IterationEvent.class, 1, DEFAULT, "run_id");
     /** Latest score per (model version, task, length, depth); key = model|task|length|depth. */
     public static final Topic<EvalResult> EVAL_LATEST =
-            new Topic<>("eval-latest", EvalResult.class, 1, COMPACTED, "model_version|task|length|depth");
+            new Topic<>("eval-latest", EvalResult.class, 1, COMPACTED, "run_id|model_version|task|length|depth");
     /** Training metrics per run and time window; key = run_id@window_start. */
     public static final Topic<TrainingSummary> TRAINING_SUMMARY =
             new Topic<>("training-summary", TrainingSummary.class, 1, COMPACTED, "run_id@window_start");

@@ -18,7 +18,8 @@ import org.apache.kafka.streams.kstream.TimeWindows;
 
 /**
  * Aggregates that a monitor reads without replaying everything: {@code eval-results} -> latest score
- * per (model version, task, length, depth) on the compacted {@code eval-latest}; and
+ * per (run, model version, task, length, depth) on the compacted {@code eval-latest} (two runs may both
+ * call their base model {@code pi_S}); and
  * {@code training-metrics} -> per run and time window (step count, means of loss, NLL, preference
  * loss, reward accuracy, margin, tokens/s, last learning rate) on the compacted {@code training-summary}.
  */
@@ -57,7 +58,7 @@ public final class MetricsAggregation {
     }
 
     static String evalKey(EvalResult e) {
-        return e.getModelVersion() + "|" + e.getTask() + "|" + e.getLength() + "|"
+        return e.getRunId() + "|" + e.getModelVersion() + "|" + e.getTask() + "|" + e.getLength() + "|"
                 + (e.getDepth() == null ? "all" : e.getDepth());
     }
 

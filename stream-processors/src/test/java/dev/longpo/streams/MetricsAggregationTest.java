@@ -31,15 +31,19 @@ class MetricsAggregationTest {
     }
 
     @Test
-    void latestEvalPerModelTaskLengthAndDepth() throws Exception {
+    void latestEvalPerRunModelTaskLengthAndDepth() throws Exception {
         try (Harness h = harness()) {
             h.send(Topics.EVAL_RESULTS, "m1", eval("m1", "niah_single", 256, 0.5));
             h.send(Topics.EVAL_RESULTS, "m1", eval("m1", "niah_single", 256, 0.9));
             h.send(Topics.EVAL_RESULTS, "m1", eval("m1", "vt", 256, 0.1));
+            h.send(Topics.EVAL_RESULTS, "pi_S", EvalResult.newBuilder(eval("pi_S", "vt", 256, 0.7)).setRunId("a").build());
+            h.send(Topics.EVAL_RESULTS, "pi_S", EvalResult.newBuilder(eval("pi_S", "vt", 256, 0.2)).setRunId("b").build());
             Map<String, EvalResult> latest = h.out(Topics.EVAL_LATEST).readKeyValuesToMap();
-            assertEquals(2, latest.size());
-            assertEquals(0.9, latest.get("m1|niah_single|256|all").getScore());
-            assertEquals(0.1, latest.get("m1|vt|256|all").getScore());
+            assertEquals(4, latest.size());
+            assertEquals(0.9, latest.get("|m1|niah_single|256|all").getScore(), "an unscoped result: empty run");
+            assertEquals(0.1, latest.get("|m1|vt|256|all").getScore());
+            assertEquals(0.7, latest.get("a|pi_S|vt|256|all").getScore(), "two runs' pi_S kept apart");
+            assertEquals(0.2, latest.get("b|pi_S|vt|256|all").getScore());
         }
     }
 
