@@ -223,13 +223,13 @@ public abstract class TransactionalWorker<I extends SpecificRecord> implements A
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         for (ConsumerRecord<byte[], byte[]> r : records) {
             Decoder.Result<I> d = decoder.decode(r);
-            if (d.ok() && !RunScope.takes(run, runOf(d.value()))) {
-                otherRun.incrementAndGet();
-            } else if (d.ok()) {
-                good.add(new ConsumerRecord<>(r.topic(), r.partition(), r.offset(), d.key(), d.value()));
-            } else {
+            if (!d.ok()) {
                 out.add(DeadLetters.record(d.deadLetter()));
                 deadLettered.incrementAndGet();
+            } else if (!RunScope.takes(run, runOf(d.value()))) {
+                otherRun.incrementAndGet();
+            } else {
+                good.add(new ConsumerRecord<>(r.topic(), r.partition(), r.offset(), d.key(), d.value()));
             }
             offsets.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
         }

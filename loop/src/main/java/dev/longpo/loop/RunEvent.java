@@ -58,10 +58,6 @@ public sealed interface RunEvent permits RunEvent.Decided, RunEvent.Announced, R
      * arrived on the topic of a stage before the trainer ({@code stage} is the topic's name).
      */
     record Moved(String stage, int iteration, String run) implements RunEvent {
-        /** An unscoped record. */
-        Moved(String stage, int iteration) {
-            this(stage, iteration, "");
-        }
     }
 
     /** A record some stage could not process, with that stage and the reason. */

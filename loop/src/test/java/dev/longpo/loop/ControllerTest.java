@@ -213,10 +213,7 @@ class ControllerTest {
 
     @Test
     void aQuietIterationEndsWithItsLastEvaluatedCheckpoint() {
-        Controller c = new Controller(settings(false, 0));
-        c.start();
-        c.on(eval("pi_S", "short_mc", 128, 0.5));
-        assertEquals(List.of(), c.tick(1_000), "the clock starts at the first tick");
+        Controller c = startedWithPiSScored();
         c.on(ckpt("s1", 1, 1));
         c.on(eval("s1", "niah_single", 2048, 0.3));
         c.on(eval("s1", "short_mc", 128, 0.5));
@@ -241,12 +238,18 @@ class ControllerTest {
         assertTrue(c.stopped());
     }
 
-    @Test
-    void anotherRunsRecordsAreNotThisRunsProgress() {
+    /** A controller with the stall rule on, iteration 1 started, pi_S scored and the clock started at 1 s. */
+    private static Controller startedWithPiSScored() {
         Controller c = new Controller(settings(false, 0));
         c.start();
         c.on(eval("pi_S", "short_mc", 128, 0.5));
-        assertEquals(List.of(), c.tick(1_000));
+        assertEquals(List.of(), c.tick(1_000), "the clock starts at the first tick");
+        return c;
+    }
+
+    @Test
+    void anotherRunsRecordsAreNotThisRunsProgress() {
+        Controller c = startedWithPiSScored();
         List<IterationEvent> d = List.of();
         for (long t = 50_000; t <= 500_000 && d.isEmpty(); t += 50_000) {
             c.on(new RunEvent.Moved("instruction-requests", 1, "another-run"));
@@ -258,16 +261,13 @@ class ControllerTest {
 
     @Test
     void aSlowStageBeforeTheTrainerKeepsTheIterationAliveAndAStallNamesWhatEachStageMade() {
-        Controller c = new Controller(settings(false, 0));
-        c.start();
-        c.on(eval("pi_S", "short_mc", 128, 0.5));
-        assertEquals(List.of(), c.tick(1_000));
+        Controller c = startedWithPiSScored();
         for (long t = 50_000; t <= 500_000; t += 50_000) {
-            c.on(new RunEvent.Moved("instruction-requests", 1));
+            c.on(new RunEvent.Moved("instruction-requests", 1, ""));
             assertEquals(List.of(), c.tick(t), "an instruction request every 50 s keeps iteration 1 going at " + t);
         }
-        c.on(new RunEvent.Moved("instructions", 1));
-        c.on(new RunEvent.Moved("preference-pairs", 2));
+        c.on(new RunEvent.Moved("instructions", 1, ""));
+        c.on(new RunEvent.Moved("preference-pairs", 2, ""));
         assertEquals(List.of(), c.tick(540_000));
         c.on(new RunEvent.DeadLettered(DeadLetter.newBuilder().setStage("response").setReason("prompt over the limit")
                 .setSource("d1").setValue(ByteBuffer.allocate(0)).setCreatedAt(Instant.EPOCH).build()));
