@@ -43,8 +43,8 @@ public final class LlamaModel implements AutoCloseable {
     private final NDArray eps;
     private NDArray scale;
     private double ropeTheta;
-    private int attentionBlock = 512;
-    private long attentionCells = 512L * 1024;
+    private int attentionBlock = 128;
+    private long attentionCells = 1024L * 1024;
     private final DataType dtype;
     private boolean recompute;
 
@@ -493,14 +493,17 @@ public final class LlamaModel implements AutoCloseable {
         NDArray vb = keys == v.getShape().get(2) ? v : v.get(new NDIndex(":, :, :{}", keys));
         // every B x H x block x keys intermediate is closed as soon as it is consumed: left to the
         // caller's scope, a 4096-token prefill of 8 rows held 17 GB of them (autograd keeps what
-        // backward needs on its own)
-        NDArray raw = qb.matMul(kb.transpose(0, 1, 3, 2));
-        NDArray scaled = raw.mul(scale);
-        raw.close();
-        NDArray scores = scaled.add(mb);
-        scaled.close();
-        NDArray p = dtype == DataType.FLOAT32 ? scores.softmax(-1)
-                : scores.toType(DataType.FLOAT32, false).softmax(-1).toType(dtype, false);
+        // backward needs on its own); the scale goes on the block's queries (rows x hd) rather than its
+        // scores (rows x keys), and the mask is added in place (matmul's backward does not read its output)
+        NDArray qs = qb.mul(scale);
+        NDArray raw = qs.matMul(kb.transpose(0, 1, 3, 2));
+        qs.close();
+        NDArray scores = dtype == DataType.FLOAT32 ? raw : raw.toType(DataType.FLOAT32, false);
+        if (scores != raw) {
+            raw.close();
+        }
+        scores.addi(mb);
+        NDArray p = dtype == DataType.FLOAT32 ? scores.softmax(-1) : scores.softmax(-1).toType(dtype, false);
         scores.close();
         NDArray out = p.matMul(vb);
         p.close();
@@ -645,25 +648,30 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
-     * Additive mask [B, 1, t1 - t0, past + t1] for query rows {@code t0 .. t1}: query j (cache index
+     * Additive mask [B, 1, t1 - t0, past + t1] ([1, 1, ...] when no row is padded) for query rows {@code t0 .. t1}: query j (cache index
      * past + j) sees key i iff pad <= i <= past + j and, with a sliding {@code window} > 0, past + j - i < window.
      */
     private static NDArray mask(NDManager m, int b, int t0, int t1, int past, int[] pad, int window) {
         int s = past + t1;
         int rows = t1 - t0;
-        float[] mask = new float[b * rows * s];
-        for (int r = 0; r < b; r++) {
-            for (int j = t0; j < t1; j++) {
-                int row = (r * rows + j - t0) * s;
-                int limit = past + j;
-                for (int i = 0; i < s; i++) {
-                    boolean pads = i < pad[r] && limit >= pad[r];
-                    boolean outside = window > 0 && limit - i >= window;
-                    mask[row + i] = i > limit || pads || outside ? MASKED : 0f;
-                }
+        boolean padded = Arrays.stream(pad).anyMatch(x -> x > 0);
+        // built by torch from two index vectors (one op per rule), not element by element in Java: a
+        // block of 128 queries against 8K keys is 1M entries per row and layer
+        try (NDManager tmp = m.newSubManager()) {
+            NDArray key = tmp.arange(0, s, 1, DataType.INT64).reshape(1, 1, 1, s);
+            NDArray limit = tmp.arange(past + t0, past + t1, 1, DataType.INT64).reshape(1, 1, rows, 1);
+            NDArray masked = key.gt(limit);
+            if (padded) {
+                NDArray start = Tensors.ints(tmp, pad, new Shape(b, 1, 1, 1));
+                masked = masked.logicalOr(key.lt(start).logicalAnd(limit.gte(start)));
             }
+            if (window > 0) {
+                masked = masked.logicalOr(limit.sub(key).gte(tmp.full(new Shape(), window, DataType.INT64)));
+            }
+            NDArray out = masked.toType(DataType.FLOAT32, false).mul(tmp.full(new Shape(), MASKED, DataType.FLOAT32));
+            out.attach(m);
+            return out;
         }
-        return Tensors.floats(m, mask, new Shape(b, 1, rows, s));
     }
 
     /** Float32 copies of every parameter, for saving. */
