@@ -13,14 +13,15 @@ import java.util.Set;
 
 /**
  * Autoregressive generation for a batch of prompts of different lengths (left-padded), with a KV
- * cache (or full recomputation, for checking and benchmarks), greedy, temperature and top-p sampling,
+ * cache (or full recomputation, for checking and benchmarks) whose shared prompt prefixes are
+ * prefilled once per group of rows ({@link SharedPrefix}), greedy, temperature and top-p sampling,
  * stop tokens and a token budget. Each row samples from its own generator seeded from
  * {@code seed} and the row index, so results do not depend on what else is in the batch.
  */
 public final class Generator {
     /** Decoding settings; build with {@link #builder()}. */
     public record Settings(int maxNewTokens, double temperature, double topP, long seed, Set<Integer> stopTokens,
-                           boolean useCache) {
+                           boolean useCache, boolean sharePrefix) {
         public static Builder builder() {
             return new Builder();
         }
@@ -33,6 +34,7 @@ public final class Generator {
             private long seed;
             private Set<Integer> stopTokens = Set.of();
             private boolean useCache = true;
+            private boolean sharePrefix = true;
 
             public Builder maxNewTokens(int n) {
                 this.maxNewTokens = n;
@@ -65,11 +67,20 @@ public final class Generator {
                 return this;
             }
 
+            /**
+             * Whether rows that share a long prompt prefix (a document before its questions) have it
+             * prefilled once ({@link SharedPrefix}); on by default, only with the cache.
+             */
+            public Builder sharePrefix(boolean on) {
+                this.sharePrefix = on;
+                return this;
+            }
+
             public Settings build() {
                 if (maxNewTokens < 1 || temperature < 0 || topP <= 0 || topP > 1) {
                     throw new IllegalArgumentException("invalid generation settings");
                 }
-                return new Settings(maxNewTokens, temperature, topP, seed, stopTokens, useCache);
+                return new Settings(maxNewTokens, temperature, topP, seed, stopTokens, useCache, sharePrefix);
             }
         }
     }
@@ -113,6 +124,16 @@ public final class Generator {
                 ? new KvCache(gm, model.config().numHiddenLayers()) : null) {
             int[] current = flat;
             int width = longest;
+            SharedPrefix shared = cache != null && s.sharePrefix() && !model.config().rope().type().equals("dynamic")
+                    ? SharedPrefix.plan(prompts, leftPad, longest) : null;
+            if (shared != null) {
+                shared.prefill(model, gm, flat, longest, leftPad, cache);
+                width = longest - shared.cached();
+                current = new int[b * width];
+                for (int r = 0; r < b; r++) {
+                    System.arraycopy(flat, r * longest + shared.cached(), current, r * width, width);
+                }
+            }
             for (int step = 0; step < s.maxNewTokens(); step++) {
                 Cancellation.check("generating, after " + step + " tokens");
                 float[] logits;

@@ -32,15 +32,39 @@ public final class KvCache implements AutoCloseable {
         return new NDArray[] {keys[layer], values[layer]};
     }
 
+    /** The cached keys and values of one layer ([B, kvHeads, S, headDim] each), owned by the cache. */
+    NDArray[] layer(int layer) {
+        return new NDArray[] {keys[layer], values[layer]};
+    }
+
+    /**
+     * Fills an empty cache with {@code tokens} positions of keys and values for every layer (e.g. rows of a
+     * prefix that was computed once for several rows); the cache takes ownership of the arrays.
+     */
+    void seed(NDArray[] k, NDArray[] v, int tokens) {
+        if (length != 0 || k.length != keys.length || v.length != values.length) {
+            throw new IllegalStateException("only an empty cache is seeded, with every layer");
+        }
+        for (int i = 0; i < keys.length; i++) {
+            keys[i] = own(k[i]);
+            values[i] = own(v[i]);
+        }
+        length = tokens;
+    }
+
+    private NDArray own(NDArray a) {
+        a.attach(manager);
+        NDScope.unregister(a);
+        return a;
+    }
+
     /** Called once per forward pass after every layer appended {@code tokens} positions. */
     void advance(int tokens) {
         length += tokens;
     }
 
     private NDArray grow(NDArray old, NDArray add) {
-        NDArray next = old == null ? add.duplicate() : old.concat(add, 2);
-        next.attach(manager);
-        NDScope.unregister(next);
+        NDArray next = own(old == null ? add.duplicate() : old.concat(add, 2));
         if (old != null) {
             old.close();
         }

@@ -149,6 +149,34 @@ class GenerationTest {
     }
 
     @Test
+    void rowsThatShareADocumentHaveItPrefilledOnceAndGenerateAsWithout() {
+        try (LlamaModel model = TinyModels.random(17)) {
+            int[] docA = TinyModels.tokens(90, 21);
+            int[] docB = TinyModels.tokens(70, 22);
+            List<int[]> prompts = List.of(ChatFormat.concat(docA, TinyModels.tokens(6, 31)),
+                    ChatFormat.concat(docB, TinyModels.tokens(9, 32)), ChatFormat.concat(docA, TinyModels.tokens(11, 33)),
+                    TinyModels.tokens(40, 34), ChatFormat.concat(docB, TinyModels.tokens(3, 35)),
+                    ChatFormat.concat(docA, TinyModels.tokens(4, 36)));
+            int width = prompts.stream().mapToInt(p -> p.length).max().orElseThrow();
+            int[] pad = prompts.stream().mapToInt(p -> width - p.length).toArray();
+            SharedPrefix plan = SharedPrefix.plan(prompts, pad, width);
+            assertEquals(3, plan.groups(), "document A, document B, the unrelated prompt");
+            assertEquals(width - 11, plan.cached(), "the longest question of A is the window after the cached part");
+            assertEquals(null, SharedPrefix.plan(prompts.subList(1, 4), new int[] {2, 0, 61}, 101), "nothing shared");
+
+            model.setAttentionBlock(16);
+            Generator.Settings.Builder greedy = Generator.Settings.builder().maxNewTokens(12);
+            List<Generator.Output> shared = Generator.generate(model, PAD, prompts, greedy.build());
+            List<Generator.Output> unshared = Generator.generate(model, PAD, prompts, greedy.sharePrefix(false).build());
+            List<Generator.Output> recomputed = Generator.generate(model, PAD, prompts, greedy.useCache(false).build());
+            for (int i = 0; i < prompts.size(); i++) {
+                assertArrayEquals(unshared.get(i).tokens(), shared.get(i).tokens(), "row " + i);
+                assertArrayEquals(recomputed.get(i).tokens(), shared.get(i).tokens(), "row " + i);
+            }
+        }
+    }
+
+    @Test
     void samplingIsDeterministicForASeedAndStopsAtStopTokens() {
         try (LlamaModel model = TinyModels.random(15)) {
             List<int[]> prompts = List.of(TinyModels.tokens(6, 4), TinyModels.tokens(9, 5));
