@@ -31,11 +31,18 @@ import java.util.Random;
  *
  * <p>Attention is computed in blocks of queries, each against only the keys it may see, so the scores of
  * all heads for the whole L x L matrix never exist at once: a block has at most {@link #attentionBlock()}
- * queries and at most {@link #attentionCells()} query x key scores per row and head, so blocks late in a
- * long sequence (many keys) have fewer queries than early ones.
+ * queries and at most {@link #attentionCells()} query x key scores over all rows and heads of the batch, so
+ * blocks late in a long sequence (many keys) and blocks of large batches have fewer queries.
  */
 public final class LlamaModel implements AutoCloseable {
     private static final float MASKED = -1e30f;
+    /**
+     * Scores per attention block on a CPU: 16 MB of float32, under glibc's largest mmap threshold (32 MB),
+     * so no intermediate is a fresh, page-faulted mapping (a 64 MB one made an 8 x 2048 prefill 2x slower).
+     */
+    static final long CPU_CELLS = 4L << 20;
+    /** Scores per attention block on a GPU (1 GB of float32): its caching allocator has no such threshold. */
+    static final long GPU_CELLS = 256L << 20;
 
     private final ModelConfig config;
     private final NDManager manager;
@@ -44,7 +51,7 @@ public final class LlamaModel implements AutoCloseable {
     private NDArray scale;
     private double ropeTheta;
     private int attentionBlock = 128;
-    private long attentionCells = 1024L * 1024;
+    private long attentionCells;
     private final DataType dtype;
     private boolean recompute;
 
@@ -57,6 +64,7 @@ public final class LlamaModel implements AutoCloseable {
         this.ropeTheta = config.ropeTheta();
         this.eps = Tensors.scalar(manager, config.rmsNormEps());
         this.scale = Tensors.scalar(manager, config.attentionTemperature(ropeTheta) / Math.sqrt(config.headDim()));
+        this.attentionCells = manager.getDevice().isGpu() ? GPU_CELLS : CPU_CELLS;
         for (String name : expectedNames(config)) {
             if (!params.containsKey(name)) {
                 throw new IllegalArgumentException("missing parameter " + name);
@@ -257,8 +265,9 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
-     * Query x key scores of one attention block (per row and head) at most; a block has at least one query
-     * whatever the budget. It bounds the largest intermediate of attention by {@code cells} x rows x heads.
+     * Query x key scores of one attention block, over all rows and heads of the batch, at most; a block has
+     * at least one query whatever the budget. It bounds the largest intermediate of attention by {@code cells}
+     * entries (defaults: {@link #CPU_CELLS}, {@link #GPU_CELLS}).
      */
     public void setAttentionCells(long cells) {
         if (cells < 1) {
@@ -268,19 +277,20 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
-     * Where the query blocks of a pass of {@code t} new tokens after {@code past} cached ones start, and
-     * {@code t} last: block {@code [b[j], b[j+1])} has at most {@link #attentionBlock} queries and at most
-     * {@link #attentionCells} scores against its {@code past + b[j+1]} keys.
+     * Where the query blocks of a pass of {@code rows} x {@code t} new tokens after {@code past} cached ones
+     * start, and {@code t} last: block {@code [b[j], b[j+1])} has at most {@link #attentionBlock} queries and at
+     * most {@link #attentionCells} scores (all rows and heads) against its {@code past + b[j+1]} keys.
      */
-    int[] blockBounds(int past, int t) {
+    int[] blockBounds(int rows, int past, int t) {
+        long perQuery = (long) rows * config.numAttentionHeads();
         List<Integer> starts = new ArrayList<>();
         for (int t0 = 0; t0 < t; ) {
             starts.add(t0);
-            int rows = Math.min(attentionBlock, t - t0);
-            while (rows > 1 && (long) rows * (past + t0 + rows) > attentionCells) {
-                rows--;
+            int n = Math.min(attentionBlock, t - t0);
+            while (n > 1 && perQuery * n * (past + t0 + n) > attentionCells) {
+                n--;
             }
-            t0 += rows;
+            t0 += n;
         }
         int[] bounds = new int[starts.size() + 1];
         for (int j = 0; j < starts.size(); j++) {
@@ -373,7 +383,7 @@ public final class LlamaModel implements AutoCloseable {
             this.t = (int) shape[1];
             this.past = past;
             this.pad = leftPad == null ? new int[b] : leftPad;
-            this.bounds = blockBounds(past, t);
+            this.bounds = blockBounds(b, past, t);
             NDArray[] r = ropeTables(m, b, t, past, pad);
             this.rope = dtype == DataType.FLOAT32 ? r : new NDArray[] {r[0].toType(dtype, false), r[1].toType(dtype, false)};
         }

@@ -78,7 +78,7 @@ class GenerationTest {
             float[] whole = model.forward(tokens, null, null).toFloatArray();
             model.setAttentionBlock(16);
             float[] blocked = model.forward(tokens, null, null).toFloatArray();
-            model.setAttentionCells(600); // blocks shrink as their keys grow: 16 queries early, 8 at the end
+            model.setAttentionCells(2400); // blocks shrink as their keys grow: 16 queries early, 8 at the end
             float[] budgeted = model.forward(tokens, null, null).toFloatArray();
             for (int i = 0; i < whole.length; i++) {
                 assertEquals(whole[i], blocked[i], 1e-4);
@@ -91,23 +91,24 @@ class GenerationTest {
     void attentionBlocksCoverThePassWithinTheirQueryAndScoreBudgets() {
         try (LlamaModel model = TinyModels.random(12)) {
             model.setAttentionBlock(16);
-            model.setAttentionCells(600);
+            model.setAttentionCells(2400);
             for (int past : new int[] {0, 5, 700}) {
-                int[] b = model.blockBounds(past, 70);
+                int[] b = model.blockBounds(1, past, 70);
                 assertEquals(0, b[0]);
                 assertEquals(70, b[b.length - 1]);
                 for (int j = 0; j + 1 < b.length; j++) {
                     int rows = b[j + 1] - b[j];
                     assertTrue(rows >= 1 && rows <= 16, "block " + j + " of " + java.util.Arrays.toString(b));
-                    assertTrue(rows == 1 || (long) rows * (past + b[j + 1]) <= 600, java.util.Arrays.toString(b));
+                    assertTrue(rows == 1 || 4L * rows * (past + b[j + 1]) <= 2400, java.util.Arrays.toString(b));
                 }
             }
-            int[] fresh = model.blockBounds(0, 70);
+            int[] fresh = model.blockBounds(1, 0, 70);
             assertEquals(16, fresh[1] - fresh[0], "the first block is limited by its query count");
             assertTrue(fresh[fresh.length - 1] - fresh[fresh.length - 2] < 16, "late blocks by their keys");
-            assertEquals(71, model.blockBounds(700, 70).length, "one query per block when one row of scores fills it");
-            model.setAttentionCells(1L << 20);
-            assertArrayEquals(new int[] {0, 16, 32, 48, 64, 70}, model.blockBounds(0, 70));
+            assertEquals(71, model.blockBounds(1, 700, 70).length, "one query per block when one row of scores fills it");
+            assertTrue(model.blockBounds(8, 0, 70).length > fresh.length, "the budget counts every row: more rows, shorter blocks");
+            model.setAttentionCells(1L << 22);
+            assertArrayEquals(new int[] {0, 16, 32, 48, 64, 70}, model.blockBounds(1, 0, 70));
         }
     }
 
